@@ -1,0 +1,317 @@
+/*
+ * chore.h — durable background work for C programs.
+ *
+ * The one public header of libchore: a job queue whose jobs survive crashes
+ * and are retried with backoff until they succeed, stored in an embedded
+ * SQLite file. Everything not declared here is private.
+ *
+ * Conventions: functions return 0 (CHORE_OK) on success and a negative
+ * CHORE_E* code on failure; results come back through out-parameters. A
+ * call that fails never invokes its callback. Times are milliseconds since
+ * the Unix epoch (instants) or milliseconds (durations), read from the
+ * instance's clock. No global state: several instances may live side by
+ * side in one process.
+ */
+#ifndef CHORE_H
+#define CHORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CHORE_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- errors */
+
+/* Every status code, once: name, value, message. Codes are never renumbered. */
+#define CHORE_STATUS_LIST(X)                                                     \
+    X(CHORE_OK, 0, "success")                                                    \
+    X(CHORE_DUPLICATE, 1, "a job with this unique key exists; its id was returned") \
+    X(CHORE_EINVAL, -1, "invalid argument")                                      \
+    X(CHORE_ENOMEM, -2, "out of memory")                                         \
+    X(CHORE_ESTORE, -3, "storage error")                                         \
+    X(CHORE_ENOTFOUND, -4, "not found")                                          \
+    X(CHORE_ESTALE, -5, "stale fencing token: the job's lease was lost")         \
+    X(CHORE_ESTATE, -6, "not allowed in the job's current state")                \
+    X(CHORE_EEXIST, -7, "already exists")                                        \
+    X(CHORE_EJSON, -8, "invalid JSON")                                           \
+    X(CHORE_ESTOPPED, -9, "not running")                                         \
+    X(CHORE_ETIMEDOUT, -10, "timed out")                                         \
+    X(CHORE_EVERSION, -11, "store schema is newer than this library")            \
+    X(CHORE_EBUSY, -12, "already running")                                       \
+    X(CHORE_ETHREAD, -13, "could not start a thread")
+
+enum chore_status {
+#define CHORE_STATUS_ENUM(name, value, message) name = (value),
+    CHORE_STATUS_LIST(CHORE_STATUS_ENUM)
+#undef CHORE_STATUS_ENUM
+};
+
+/* The message for a status code; "unknown status" for a code not listed. */
+const char *chore_strerror(int code);
+
+/* ---------------------------------------------------------------- states */
+
+/* A job's state. Stored as these numbers: never renumber. */
+typedef enum chore_state {
+    CHORE_SCHEDULED = 0, /* waits for its run time (retries included) */
+    CHORE_AVAILABLE = 1, /* may be claimed now */
+    CHORE_RUNNING = 2,   /* leased to one worker */
+    CHORE_SUSPENDED = 3, /* deferred: waits for chore_job_done/fail or its deadline */
+    CHORE_COMPLETED = 4,
+    CHORE_DISCARDED = 5, /* failed for good */
+    CHORE_CANCELLED = 6,
+} chore_state;
+
+#define CHORE_STATE_COUNT 7
+
+/* "scheduled", "available", …; NULL for a number that is not a state. */
+const char *chore_state_name(chore_state state);
+/* The state named `name`; CHORE_EINVAL when there is none. */
+int chore_state_parse(const char *name, chore_state *out);
+
+/* ----------------------------------------------------------------- clock */
+
+/*
+ * A clock that tests move by hand. Pass it in chore_config.clock and every
+ * timer of the instance (run times, leases, backoff, rescue, pruning) reads
+ * it; advancing it wakes the instance's threads. One clock may serve
+ * several instances.
+ */
+typedef struct chore_clock chore_clock;
+
+/* A manual clock that starts at `start_ms` and moves only when told. */
+int chore_clock_new_manual(chore_clock **out, int64_t start_ms);
+/* Move the manual clock forward by `ms` (>= 0) and wake every waiting thread. */
+void chore_clock_advance(chore_clock *clock, int64_t ms);
+/* The clock's time now. */
+int64_t chore_clock_now(const chore_clock *clock);
+/* Free a manual clock no instance uses any more. NULL is a no-op. */
+void chore_clock_free(chore_clock *clock);
+
+/* ---------------------------------------------------------------- config */
+
+/* What a returned OK promises about an enqueue or a completion. */
+typedef enum chore_durability {
+    /* Default. OK means the write is on stable storage: it survives power loss. */
+    CHORE_DURABLE_FULL = 0,
+    /* OK means the write survives a crash of the process, but the last
+     * commits may be lost if the machine loses power. Faster. */
+    CHORE_DURABLE_PROCESS = 1,
+} chore_durability;
+
+/* Settings for chore_open. A zeroed field takes the default given beside it. */
+typedef struct chore_config {
+    const char *store;            /* "sqlite:PATH"; default "sqlite:chore.db" */
+    int workers;                  /* handler threads; default 4 */
+    int fetch_batch;              /* jobs claimed per fetch; default 256 */
+    int64_t lease_ms;             /* a claim's lease, renewed by heartbeats; default 30000 */
+    int64_t poll_interval_ms;     /* look for jobs written by other connections; default 100 */
+    int64_t rescue_interval_ms;   /* look for expired leases; default 1000 */
+    int64_t retention_ms;         /* keep final jobs this long; default 24 h; <0 = forever */
+    int64_t prune_interval_ms;    /* default 60000 */
+    chore_durability durability;  /* default CHORE_DURABLE_FULL */
+    const char *const *queues;    /* NULL-terminated queues to work; NULL = every queue */
+    chore_clock *clock;           /* NULL = the system clock */
+    uint64_t seed;                /* seeds backoff jitter; 0 = from the time */
+} chore_config;
+
+/* ---------------------------------------------------------------- instance */
+
+typedef struct chore chore;
+
+/*
+ * Open (creating if needed) the store named in cfg and migrate its schema.
+ * No thread runs until chore_start. cfg may be NULL for every default.
+ */
+int chore_open(chore **out, const chore_config *cfg);
+/* Start the worker threads and the dispatcher. CHORE_EBUSY if running. */
+int chore_start(chore *c);
+/*
+ * Stop claiming jobs and wait up to grace_ms (real time) for running
+ * handlers to return; their results are stored. Jobs whose handler is still
+ * running after the grace period go back to `available` (no attempt is
+ * counted) and CHORE_ETIMEDOUT is returned; chore_close then waits for
+ * those handlers to return. Stopping a stopped instance is a no-op.
+ */
+int chore_stop(chore *c, int64_t grace_ms);
+/* Stop (with no grace) if running, then free everything. NULL is a no-op. */
+void chore_close(chore *c);
+/*
+ * Block until no job is due for this instance's handlers and none is in
+ * flight, or until timeout_ms of real time passes (CHORE_ETIMEDOUT).
+ * Meant for tests and for programs that drain before exiting.
+ */
+int chore_wait_idle(chore *c, int64_t timeout_ms);
+/* The instance's current time (its clock's). */
+int64_t chore_now(const chore *c);
+
+/* ---------------------------------------------------------------- handlers */
+
+/* What a handler returns, besides CHORE_OK (completed) and errors (< 0: retry). */
+enum chore_handler_result {
+    CHORE_DISCARD = 100, /* fail for good: no more attempts */
+    CHORE_SNOOZE = 101,  /* run again after chore_job_snooze's delay, no attempt counted */
+    CHORE_DEFER = 102,   /* the job waits in `suspended` for chore_job_done / chore_job_fail */
+};
+
+/* A job being worked: valid only inside the handler call that received it. */
+typedef struct chore_job chore_job;
+
+int64_t chore_job_id(const chore_job *job);
+const char *chore_job_name(const chore_job *job);
+const char *chore_job_payload(const chore_job *job); /* JSON text */
+const char *chore_job_queue(const chore_job *job);
+int chore_job_attempt(const chore_job *job);         /* 1 on the first attempt */
+int64_t chore_job_token(const chore_job *job);       /* fencing token, for chore_job_done/fail */
+/* Record why this attempt failed (copied); shown in the job's attempts. */
+int chore_job_set_error(chore_job *job, const char *message);
+/* Set the delay for a CHORE_SNOOZE return; returns CHORE_SNOOZE. */
+int chore_job_snooze(chore_job *job, int64_t delay_ms);
+/* True once the handler should return early: its timeout passed or the instance is stopping. */
+bool chore_job_should_stop(const chore_job *job);
+
+/*
+ * A handler works one job. It runs on a worker thread; several run at once,
+ * so it must be thread-safe with respect to its user pointer. It must not
+ * call chore_stop or chore_close on its own instance.
+ */
+typedef int (*chore_handler_fn)(chore_job *job, void *ud);
+
+/* How a handler's failures are retried. A zeroed field takes its default. */
+typedef struct chore_handler_opts {
+    int64_t backoff_base_ms;  /* delay after the first failure; default 1000 */
+    int64_t backoff_max_ms;   /* cap on the delay; default 3600000 (1 h) */
+    double backoff_jitter;    /* cut the delay by up to this fraction at random; default 0.2, <0 = none */
+    int64_t defer_timeout_ms; /* how long a deferred job waits; default 3600000 */
+} chore_handler_opts;
+
+/* Register (or replace) the handler for job name `name`. opts may be NULL. */
+int chore_handle(chore *c, const char *name, chore_handler_fn fn, void *ud,
+                 const chore_handler_opts *opts);
+/* Remove the handler for `name`; jobs already claimed finish. CHORE_ENOTFOUND if none. */
+int chore_unhandle(chore *c, const char *name);
+
+/* Complete a deferred (or running) job. CHORE_ESTALE if token is no longer current. */
+int chore_job_done(chore *c, int64_t id, int64_t token);
+/* Fail a deferred (or running) job: it is retried with backoff, or discarded. */
+int chore_job_fail(chore *c, int64_t id, int64_t token, const char *error);
+
+/* ---------------------------------------------------------------- enqueue */
+
+/* Options for one job. A zeroed field takes the default beside it. */
+typedef struct chore_enqueue_opts {
+    int64_t run_at_ms;      /* instant to run at; 0 = now (or after delay_ms) */
+    int64_t delay_ms;       /* run this long from now; used when run_at_ms is 0 */
+    const char *queue;      /* default "default" */
+    int priority;           /* smaller runs first; default 0 */
+    int max_attempts;       /* 0 = retry forever */
+    const char *unique_key; /* while a job with this key is not final, return it instead */
+    int64_t timeout_ms;     /* per attempt; 0 = none */
+} chore_enqueue_opts;
+
+/*
+ * Store one job. payload is JSON text (NULL = "{}"); invalid JSON is
+ * CHORE_EJSON and nothing is stored. On CHORE_OK *id is the new job; on
+ * CHORE_DUPLICATE *id is the existing job with the same unique key.
+ */
+int chore_enqueue(chore *c, const char *name, const char *payload,
+                  const chore_enqueue_opts *opts, int64_t *id);
+
+/* One job of a bulk enqueue. */
+typedef struct chore_job_spec {
+    const char *name;
+    const char *payload;
+    chore_enqueue_opts opts;
+} chore_job_spec;
+
+/*
+ * Store n jobs in one transaction: all or none. ids[i] receives each job's
+ * id; duplicate[i] (may be NULL) says whether it was an existing job.
+ */
+int chore_enqueue_bulk(chore *c, const chore_job_spec *specs, size_t n, int64_t *ids,
+                       bool *duplicate);
+
+/*
+ * Store one job inside the caller's own open transaction on `native`, a
+ * sqlite3* connection to the same file: the job exists if and only if the
+ * caller commits. The instance notices the job within poll_interval_ms of
+ * the commit.
+ */
+int chore_enqueue_tx(chore *c, void *native, const char *name, const char *payload,
+                     const chore_enqueue_opts *opts, int64_t *id);
+
+/* ---------------------------------------------------------------- admin */
+
+/* One failed attempt of a job. */
+typedef struct chore_attempt_error {
+    int attempt;
+    int64_t at_ms;
+    char *error;
+} chore_attempt_error;
+
+/* A job as stored. */
+typedef struct chore_job_info {
+    int64_t id;
+    char *name;
+    char *queue;
+    char *payload;
+    char *unique_key; /* NULL when none */
+    chore_state state;
+    int priority;
+    int attempt; /* attempts made so far */
+    int max_attempts;
+    int64_t timeout_ms;
+    int64_t created_at_ms;
+    int64_t run_at_ms;
+    int64_t attempted_at_ms; /* 0 = never */
+    int64_t finished_at_ms;  /* 0 = not final */
+    int64_t lease_until_ms;  /* running: lease end; suspended: deadline; else 0 */
+    size_t n_errors;
+    chore_attempt_error *errors; /* oldest first */
+} chore_job_info;
+
+/* Read one job with its attempt errors. Free it with chore_job_info_free. */
+int chore_job_get(chore *c, int64_t id, chore_job_info **out);
+void chore_job_info_free(chore_job_info *info);
+
+/* A page of jobs, newest first. Zeroed fields mean "any". */
+typedef struct chore_list_query {
+    int state;          /* a chore_state, or -1 (or 0 with any_state) for any */
+    bool any_state;     /* true: ignore `state` */
+    const char *name;   /* NULL = any */
+    int64_t before_id;  /* paging cursor: only ids below this; 0 = from the newest */
+    int limit;          /* default 100, at most 10000 */
+} chore_list_query;
+
+/*
+ * List jobs (without their errors). *out is an array of *n entries, freed
+ * with chore_job_list_free. *next_cursor is the before_id for the next page,
+ * or 0 when this was the last.
+ */
+int chore_job_list(chore *c, const chore_list_query *q, chore_job_info **out, size_t *n,
+                   int64_t *next_cursor);
+void chore_job_list_free(chore_job_info *items, size_t n);
+
+/* Run a scheduled, discarded, cancelled or completed job again now, keeping its history. */
+int chore_job_retry(chore *c, int64_t id);
+/* Cancel a job that is not final; a running job's worker loses its lease. */
+int chore_job_cancel(chore *c, int64_t id);
+/* Put a job that is not running back to `available` as new: attempts and errors reset. */
+int chore_job_requeue(chore *c, int64_t id);
+/* Delete a job that is not running. */
+int chore_job_delete(chore *c, int64_t id);
+/* How many jobs are in each state, indexed by chore_state. */
+int chore_count_by_state(chore *c, int64_t counts[CHORE_STATE_COUNT]);
+/* Delete final jobs that finished before `before_ms`; *pruned (may be NULL) counts them. */
+int chore_prune(chore *c, int64_t before_ms, int64_t *pruned);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CHORE_H */

@@ -1,0 +1,337 @@
+/* dispatcher.c — the dispatcher thread: claims jobs in batches into the
+ * local queue, writes finished attempts in batches, renews the leases of
+ * jobs held here, rescues expired leases and prunes old jobs. It sleeps on
+ * the instance's clock until the earliest thing it has to do. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/runtime.h"
+
+/* The dispatcher's own state; only its thread touches it. */
+typedef struct dispatcher {
+    chore *c;
+    int64_t next_heartbeat, next_rescue, next_prune, next_poll;
+    int64_t change_counter;
+    char **names; /* snapshot of the handler names, for claims */
+    size_t n_names;
+    uint64_t names_version;
+} dispatcher;
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static void free_names(dispatcher *d)
+{
+    for (size_t i = 0; i < d->n_names; i++)
+        free(d->names[i]);
+    free(d->names);
+    d->names = NULL;
+    d->n_names = 0;
+}
+
+/* Copy the handler names when they changed. With `mu` held. */
+static int refresh_names(dispatcher *d)
+{
+    chore *c = d->c;
+    if (d->names != NULL && d->names_version == c->handlers_version)
+        return CHORE_OK;
+    free_names(d);
+    if (c->n_handlers == 0) {
+        d->names_version = c->handlers_version;
+        return CHORE_OK;
+    }
+    d->names = calloc(c->n_handlers, sizeof *d->names);
+    if (d->names == NULL)
+        return CHORE_ENOMEM;
+    for (size_t i = 0; i < c->n_handlers; i++) {
+        d->names[i] = strdup(c->handlers[i].name);
+        if (d->names[i] == NULL) {
+            d->n_names = i;
+            free_names(d);
+            return CHORE_ENOMEM;
+        }
+    }
+    d->n_names = c->n_handlers;
+    d->names_version = c->handlers_version;
+    return CHORE_OK;
+}
+
+static void report(chore *c, const char *what, int rc)
+{
+    rt_log("error", "dispatcher", "%s failed: %s (%s)", what, chore_strerror(rc),
+           c->ops->errmsg(c->st));
+}
+
+/* Learn when the next scheduled job is due. With `mu` released. */
+static void refresh_next_due(chore *c, int64_t *next_due)
+{
+    int64_t due = INT64_MAX;
+    int rc = c->ops->next_run_at(c->st, &due);
+    if (rc != CHORE_OK)
+        report(c, "next_run_at", rc);
+    *next_due = due;
+}
+
+/* Write the finished attempts waiting. With `mu` held; releases it while writing. */
+static void flush_outcomes(dispatcher *d)
+{
+    chore *c = d->c;
+    pending_outcome *pending = c->outcomes;
+    size_t n = c->n_outcomes;
+    c->outcomes = NULL;
+    c->n_outcomes = c->cap_outcomes = 0;
+    c->flushing = true;
+    pthread_mutex_unlock(&c->mu);
+
+    int rc = CHORE_ENOMEM;
+    store_outcome *outs = malloc(n * sizeof *outs);
+    if (outs != NULL) {
+        for (size_t i = 0; i < n; i++)
+            outs[i] = pending[i].outcome;
+        rc = c->ops->finish(c->st, outs, n, chore_clock_now(c->clock), NULL);
+    }
+    if (rc != CHORE_OK)
+        report(c, "writing finished attempts", rc); /* leases lapse; rescue re-runs them */
+
+    bool available = false;
+    int64_t due = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        store_outcome *o = &pending[i].outcome;
+        if (o->kind == STORE_RELEASE)
+            available = true;
+        else if (o->kind == STORE_RETRY || o->kind == STORE_SNOOZE)
+            due = min64(due, o->run_at_ms);
+        free(pending[i].error);
+    }
+    free(outs);
+    free(pending);
+
+    pthread_mutex_lock(&c->mu);
+    c->flushing = false;
+    if (available)
+        c->maybe_available = true;
+    c->next_due_ms = min64(c->next_due_ms, due);
+}
+
+/* Renew the lease of every job held here whose attempt has not timed out. */
+static void heartbeat(dispatcher *d, int64_t now)
+{
+    chore *c = d->c;
+    size_t n = c->queued + c->n_inflight;
+    if (n == 0)
+        return;
+    store_lease *leases = malloc(n * sizeof *leases);
+    if (leases == NULL)
+        return; /* tried again at the next beat, well inside the lease */
+    size_t k = 0;
+    for (chore_job *j = c->queue_head; j != NULL; j = j->next)
+        leases[k++] = (store_lease){j->stored.id, j->stored.token};
+    for (chore_job *j = c->inflight; j != NULL; j = j->next) {
+        if (now < j->deadline_ms && !j->released)
+            leases[k++] = (store_lease){j->stored.id, j->stored.token};
+    }
+    pthread_mutex_unlock(&c->mu);
+    int rc = k > 0 ? c->ops->heartbeat(c->st, leases, k, now, c->cfg.lease_ms, NULL) : CHORE_OK;
+    if (rc != CHORE_OK)
+        report(c, "heartbeat", rc);
+    free(leases);
+    pthread_mutex_lock(&c->mu);
+}
+
+/* Claim up to `room` jobs into the local queue. With `mu` held; releases it
+ * while claiming. Returns how many were claimed. */
+static size_t claim(dispatcher *d, size_t room, int64_t now)
+{
+    chore *c = d->c;
+    if (refresh_names(d) != CHORE_OK || d->n_names == 0)
+        return 0;
+    store_claim_req req = {
+        .names = (const char *const *)d->names,
+        .n_names = d->n_names,
+        .queues = (const char *const *)c->queues,
+        .n_queues = c->n_queues,
+        .max = room,
+        .lease_ms = c->cfg.lease_ms,
+    };
+    pthread_mutex_unlock(&c->mu);
+    store_claimed *got = NULL;
+    size_t n = 0;
+    int rc = c->ops->claim(c->st, &req, now, &got, &n);
+    if (rc != CHORE_OK)
+        report(c, "claim", rc);
+    chore_job *head = NULL, *tail = NULL;
+    size_t made = 0;
+    for (size_t i = 0; i < n; i++) {
+        chore_job *job = calloc(1, sizeof *job);
+        if (job == NULL) {
+            /* give the rest back at once rather than let their leases lapse */
+            store_outcome back = {.id = got[i].id, .token = got[i].token, .kind = STORE_RELEASE};
+            c->ops->finish(c->st, &back, 1, now, NULL);
+            store_claimed_clear(&got[i]);
+            continue;
+        }
+        job->stored = got[i];
+        job->owner = c;
+        job->deadline_ms = INT64_MAX;
+        if (tail != NULL)
+            tail->next = job;
+        else
+            head = job;
+        tail = job;
+        made++;
+    }
+    free(got);
+    pthread_mutex_lock(&c->mu);
+    if (!c->accepting) { /* stop began while we claimed: give them back */
+        while (head != NULL) {
+            chore_job *job = head;
+            head = job->next;
+            rt_release_job(c, job);
+            rt_job_free(job);
+        }
+        return n;
+    }
+    if (head != NULL) {
+        if (c->queue_tail != NULL)
+            c->queue_tail->next = head;
+        else
+            c->queue_head = head;
+        c->queue_tail = tail;
+        c->queued += made;
+        pthread_cond_broadcast(&c->work_cond);
+    }
+    if (rc != CHORE_OK) /* try again after a poll interval: the failure may pass */
+        c->next_due_ms = min64(c->next_due_ms, now + c->cfg.poll_interval_ms);
+    return n;
+}
+
+/* Periodic store upkeep: rescue, prune, noticing other connections' writes. */
+static void upkeep(dispatcher *d, int64_t now)
+{
+    chore *c = d->c;
+    bool rescue = now >= d->next_rescue, prune = now >= d->next_prune,
+         poll = now >= d->next_poll;
+    if (!rescue && !prune && !poll)
+        return;
+    pthread_mutex_unlock(&c->mu);
+    bool more = false;
+    int64_t due = INT64_MAX;
+    if (rescue) {
+        int64_t rescued = 0;
+        int rc = c->ops->rescue(c->st, now, &rescued);
+        if (rc != CHORE_OK)
+            report(c, "rescue", rc);
+        else if (rescued > 0)
+            rt_log("info", "rescuer", "returned %lld jobs with expired leases",
+                   (long long)rescued);
+        more = more || rescued > 0;
+        d->next_rescue = now + c->cfg.rescue_interval_ms;
+    }
+    if (prune) {
+        if (c->cfg.retention_ms >= 0) {
+            int64_t pruned = 0;
+            int rc = c->ops->prune(c->st, now - c->cfg.retention_ms, &pruned);
+            if (rc != CHORE_OK)
+                report(c, "prune", rc);
+        }
+        d->next_prune = now + c->cfg.prune_interval_ms;
+    }
+    if (poll) {
+        int64_t counter = 0;
+        if (c->ops->change_counter(c->st, &counter) == CHORE_OK && counter != d->change_counter) {
+            d->change_counter = counter;
+            more = true;
+            refresh_next_due(c, &due);
+        }
+        d->next_poll = now + c->cfg.poll_interval_ms;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (more)
+        c->maybe_available = true;
+    c->next_due_ms = min64(c->next_due_ms, due);
+}
+
+void *rt_dispatcher_main(void *arg)
+{
+    dispatcher d = {.c = arg, .names_version = UINT64_MAX};
+    chore *c = d.c;
+    int64_t now = chore_clock_now(c->clock);
+    d.next_heartbeat = now + c->cfg.lease_ms / 3;
+    d.next_rescue = now; /* at once: jobs a dead process left running */
+    d.next_prune = now;
+    d.next_poll = now + c->cfg.poll_interval_ms;
+    c->ops->change_counter(c->st, &d.change_counter);
+
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        now = chore_clock_now(c->clock);
+        bool busy = false;
+        if (c->n_outcomes > 0) {
+            flush_outcomes(&d);
+            busy = true;
+        }
+        if (c->dispatcher_exit && c->n_outcomes == 0)
+            break;
+        now = chore_clock_now(c->clock);
+        if (now >= d.next_heartbeat) {
+            heartbeat(&d, now);
+            d.next_heartbeat = now + c->cfg.lease_ms / 3;
+        }
+        if (c->accepting) {
+            upkeep(&d, now);
+            if (now >= c->next_due_ms) {
+                c->maybe_available = true;
+                c->next_due_ms = INT64_MAX;
+            }
+            size_t batch = (size_t)c->cfg.fetch_batch;
+            if (c->maybe_available && c->n_handlers > 0 && c->queued <= batch / 2) {
+                size_t room = batch - c->queued;
+                size_t got = claim(&d, room, now);
+                if (got < room) {
+                    c->maybe_available = false;
+                    int64_t due = INT64_MAX;
+                    pthread_mutex_unlock(&c->mu);
+                    refresh_next_due(c, &due);
+                    pthread_mutex_lock(&c->mu);
+                    c->next_due_ms = min64(c->next_due_ms, due);
+                }
+                busy = busy || got > 0;
+            }
+        }
+        bool idle = !busy && c->n_outcomes == 0 && c->queued == 0 && c->n_inflight == 0 &&
+                    (!c->maybe_available || c->n_handlers == 0);
+        if (idle != c->idle) {
+            c->idle = idle;
+            if (idle)
+                pthread_cond_broadcast(&c->idle_cond);
+        }
+        c->passes++;
+        pthread_cond_broadcast(&c->idle_cond);
+        if (busy)
+            continue;
+        int64_t deadline = min64(d.next_heartbeat, c->next_due_ms);
+        if (c->accepting)
+            deadline = min64(deadline, min64(d.next_poll, min64(d.next_rescue, d.next_prune)));
+        if (c->n_outcomes == 0 && !c->dispatcher_exit &&
+            !(c->accepting && c->maybe_available && c->n_handlers > 0 &&
+              c->queued <= (size_t)c->cfg.fetch_batch / 2))
+            clock_wait(c->clock, &c->dispatch_cond, &c->mu, deadline);
+    }
+    c->idle = true;
+    pthread_cond_broadcast(&c->idle_cond);
+    pthread_mutex_unlock(&c->mu);
+    free_names(&d);
+    return NULL;
+}
+
+void rt_jobs_arrived(chore *c, int64_t due_ms)
+{
+    pthread_mutex_lock(&c->mu);
+    if (due_ms <= chore_clock_now(c->clock))
+        c->maybe_available = true;
+    else
+        c->next_due_ms = min64(c->next_due_ms, due_ms);
+    c->idle = false;
+    pthread_cond_signal(&c->dispatch_cond);
+    pthread_mutex_unlock(&c->mu);
+}

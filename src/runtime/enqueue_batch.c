@@ -1,0 +1,94 @@
+/* enqueue_batch.c — enqueues from many threads share one commit.
+ *
+ * Each caller adds its request to a list. If no commit is in progress the
+ * caller becomes the leader: it takes every request waiting, writes them in
+ * one transaction and tells each caller its result. Callers that arrive
+ * while a commit is running wait for the next one, so a commit (and its
+ * fsync) serves everyone who came during the previous one. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/runtime.h"
+
+/* Write one request on its own. */
+static void write_alone(chore *c, enqueue_req *r, int64_t now)
+{
+    r->rc = c->ops->enqueue(c->st, r->jobs, r->n, now, r->ids, r->duplicate);
+}
+
+/* Write every request of the list in one transaction; if that fails (or
+ * memory for the joined arrays runs out), write each alone so one bad
+ * request does not fail the others. */
+static void write_batch(chore *c, enqueue_req *list)
+{
+    int64_t now = chore_clock_now(c->clock);
+    size_t total = 0, count = 0;
+    for (enqueue_req *r = list; r != NULL; r = r->next) {
+        total += r->n;
+        count++;
+    }
+    if (count == 1) {
+        write_alone(c, list, now);
+        return;
+    }
+    store_new_job *jobs = malloc(total * sizeof *jobs);
+    int64_t *ids = malloc(total * sizeof *ids);
+    bool *dup = malloc(total * sizeof *dup);
+    int rc = CHORE_ENOMEM;
+    if (jobs != NULL && ids != NULL && dup != NULL) {
+        size_t at = 0;
+        for (enqueue_req *r = list; r != NULL; r = r->next) {
+            memcpy(jobs + at, r->jobs, r->n * sizeof *jobs);
+            at += r->n;
+        }
+        rc = c->ops->enqueue(c->st, jobs, total, now, ids, dup);
+    }
+    if (rc == CHORE_OK) {
+        size_t at = 0;
+        for (enqueue_req *r = list; r != NULL; r = r->next) {
+            memcpy(r->ids, ids + at, r->n * sizeof *ids);
+            if (r->duplicate != NULL)
+                memcpy(r->duplicate, dup + at, r->n * sizeof *dup);
+            r->rc = CHORE_OK;
+            at += r->n;
+        }
+    } else {
+        for (enqueue_req *r = list; r != NULL; r = r->next)
+            write_alone(c, r, now);
+    }
+    free(jobs);
+    free(ids);
+    free(dup);
+}
+
+int rt_enqueue(chore *c, const store_new_job *jobs, size_t n, int64_t *ids, bool *duplicate)
+{
+    enqueue_req req = {.jobs = jobs, .n = n, .ids = ids, .duplicate = duplicate};
+    pthread_mutex_lock(&c->batch_mu);
+    req.next = c->batch_pending;
+    c->batch_pending = &req;
+    while (!req.done) {
+        if (c->batch_leader) {
+            pthread_cond_wait(&c->batch_cond, &c->batch_mu);
+            continue;
+        }
+        c->batch_leader = true;
+        enqueue_req *list = c->batch_pending;
+        c->batch_pending = NULL;
+        pthread_mutex_unlock(&c->batch_mu);
+        write_batch(c, list);
+        pthread_mutex_lock(&c->batch_mu);
+        for (enqueue_req *r = list; r != NULL; r = r->next)
+            r->done = true;
+        c->batch_leader = false;
+        pthread_cond_broadcast(&c->batch_cond);
+    }
+    pthread_mutex_unlock(&c->batch_mu);
+    if (req.rc == CHORE_OK) {
+        int64_t earliest = INT64_MAX;
+        for (size_t i = 0; i < n; i++)
+            earliest = jobs[i].run_at_ms < earliest ? jobs[i].run_at_ms : earliest;
+        rt_jobs_arrived(c, earliest);
+    }
+    return req.rc;
+}

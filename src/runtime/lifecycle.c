@@ -1,0 +1,145 @@
+/* lifecycle.c — starting and stopping an instance's threads, and waiting
+ * for it to go idle. */
+#include <stdlib.h>
+
+#include "runtime/runtime.h"
+
+void rt_join_leftover_workers(chore *c)
+{
+    if (!c->workers_joinable)
+        return;
+    for (int i = 0; i < c->n_workers_started; i++)
+        pthread_join(c->workers[i], NULL);
+    free(c->workers);
+    c->workers = NULL;
+    c->n_workers_started = 0;
+    c->workers_joinable = false;
+}
+
+/* Tell the threads to leave and wait for them. Without `mu`. */
+static void join_all(chore *c, bool with_dispatcher)
+{
+    pthread_mutex_lock(&c->mu);
+    c->accepting = false;
+    c->stopping = true;
+    c->dispatcher_exit = true;
+    pthread_cond_broadcast(&c->work_cond);
+    pthread_cond_broadcast(&c->dispatch_cond);
+    pthread_mutex_unlock(&c->mu);
+    if (with_dispatcher)
+        pthread_join(c->dispatcher, NULL);
+    c->workers_joinable = true;
+    rt_join_leftover_workers(c);
+}
+
+int rt_start(chore *c)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->running) {
+        pthread_mutex_unlock(&c->mu);
+        return CHORE_EBUSY;
+    }
+    pthread_mutex_unlock(&c->mu);
+    rt_join_leftover_workers(c); /* handlers a timed-out stop left running */
+
+    c->workers = calloc((size_t)c->cfg.workers, sizeof *c->workers);
+    if (c->workers == NULL)
+        return CHORE_ENOMEM;
+    pthread_mutex_lock(&c->mu);
+    c->accepting = true;
+    c->stopping = false;
+    c->dispatcher_exit = false;
+    c->maybe_available = true;
+    c->idle = false;
+    c->next_due_ms = INT64_MAX;
+    pthread_mutex_unlock(&c->mu);
+
+    if (pthread_create(&c->dispatcher, NULL, rt_dispatcher_main, c) != 0) {
+        free(c->workers);
+        c->workers = NULL;
+        return CHORE_ETHREAD;
+    }
+    for (int i = 0; i < c->cfg.workers; i++) {
+        if (pthread_create(&c->workers[i], NULL, rt_worker_main, c) != 0) {
+            join_all(c, true);
+            return CHORE_ETHREAD;
+        }
+        c->n_workers_started++;
+    }
+    pthread_mutex_lock(&c->mu);
+    c->running = true;
+    pthread_mutex_unlock(&c->mu);
+    return CHORE_OK;
+}
+
+int rt_stop(chore *c, int64_t grace_ms)
+{
+    pthread_mutex_lock(&c->mu);
+    if (!c->running) {
+        pthread_mutex_unlock(&c->mu);
+        return CHORE_OK;
+    }
+    c->accepting = false;
+    c->stopping = true;
+    while (c->queue_head != NULL) { /* claimed but never started */
+        chore_job *job = c->queue_head;
+        c->queue_head = job->next;
+        rt_release_job(c, job);
+        rt_job_free(job);
+    }
+    c->queue_tail = NULL;
+    c->queued = 0;
+    pthread_cond_broadcast(&c->work_cond);
+    pthread_cond_signal(&c->dispatch_cond);
+
+    int64_t deadline = real_now_ms() + (grace_ms > 0 ? grace_ms : 0);
+    while (c->n_inflight > 0 && real_now_ms() < deadline)
+        real_wait(&c->idle_cond, &c->mu, deadline);
+    int rc = CHORE_OK;
+    if (c->n_inflight > 0) {
+        for (chore_job *job = c->inflight; job != NULL; job = job->next) {
+            job->released = true;
+            rt_release_job(c, job);
+        }
+        rc = CHORE_ETIMEDOUT;
+    }
+    c->dispatcher_exit = true;
+    pthread_cond_signal(&c->dispatch_cond);
+    pthread_mutex_unlock(&c->mu);
+
+    pthread_join(c->dispatcher, NULL);
+    c->workers_joinable = true;
+    if (rc == CHORE_OK)
+        rt_join_leftover_workers(c);
+    pthread_mutex_lock(&c->mu);
+    c->running = false;
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int chore_wait_idle(chore *c, int64_t timeout_ms)
+{
+    if (c == NULL)
+        return CHORE_EINVAL;
+    pthread_mutex_lock(&c->mu);
+    int64_t deadline = real_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    while (c->running && !c->idle && real_now_ms() < deadline)
+        real_wait(&c->idle_cond, &c->mu, deadline);
+    int rc = !c->running ? CHORE_ESTOPPED : c->idle ? CHORE_OK : CHORE_ETIMEDOUT;
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int rt_sync(chore *c, int64_t timeout_ms)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t target = c->passes + 2; /* the pass running now may have begun before */
+    int64_t deadline = real_now_ms() + timeout_ms;
+    while (c->running && c->passes < target && real_now_ms() < deadline) {
+        pthread_cond_signal(&c->dispatch_cond);
+        real_wait(&c->idle_cond, &c->mu, deadline);
+    }
+    int rc = !c->running ? CHORE_ESTOPPED : c->passes >= target ? CHORE_OK : CHORE_ETIMEDOUT;
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}

@@ -1,0 +1,160 @@
+/*
+ * runtime.h — the inside of a chore instance: its threads and what they
+ * share. One dispatcher thread claims jobs in batches into a local queue,
+ * flushes finished attempts in batches, renews leases, rescues expired
+ * ones and prunes; worker threads take jobs from the local queue and run
+ * handlers. Enqueues from any thread share commits (enqueue_batch.c).
+ *
+ * Locking: `mu` guards everything below it in struct chore; the store is
+ * called with `mu` released. Handlers run with no lock held.
+ */
+#ifndef CHORE_RUNTIME_H
+#define CHORE_RUNTIME_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "chore.h"
+#include "pure/backoff.h"
+#include "runtime/clock.h"
+#include "store/store.h"
+
+/* A registered handler. */
+typedef struct handler {
+    char *name;
+    chore_handler_fn fn;
+    void *ud;
+    backoff_policy backoff;
+    int64_t defer_timeout_ms;
+} handler;
+
+/* A claimed job in this process: the stored fields from the claim, and the
+ * in-memory ones. This is what a handler sees as chore_job. */
+struct chore_job {
+    store_claimed stored;
+    chore *owner;
+    handler handler;         /* copied when a worker takes the job */
+    int64_t deadline_ms;     /* end of the attempt's timeout; INT64_MAX = none */
+    char *error;             /* set by chore_job_set_error */
+    int64_t snooze_ms;       /* set by chore_job_snooze */
+    bool released;           /* stop gave the job back: drop the handler's result */
+    struct chore_job *next;  /* in the local queue or the in-flight list */
+    struct chore_job *prev;
+};
+
+/* A finished attempt waiting to be written, with its own copy of the error. */
+typedef struct pending_outcome {
+    store_outcome outcome;
+    char *error;
+} pending_outcome;
+
+/* One caller's request in the shared enqueue commit. */
+typedef struct enqueue_req {
+    const store_new_job *jobs;
+    size_t n;
+    int64_t *ids;
+    bool *duplicate;
+    int rc;
+    bool done;
+    struct enqueue_req *next;
+} enqueue_req;
+
+struct chore {
+    chore_config cfg;        /* defaults filled in; strings owned */
+    char *store_url;
+    char **queues;           /* NULL-terminated, or NULL = every queue */
+    size_t n_queues;
+    const store_ops *ops;
+    store *st;
+    chore_clock *clock;
+    clock_listener clock_listener;
+
+    /* Shared enqueue commits: guarded by batch_mu. */
+    pthread_mutex_t batch_mu;
+    pthread_cond_t batch_cond;
+    enqueue_req *batch_pending;
+    bool batch_leader;
+
+    pthread_mutex_t mu;
+    pthread_cond_t dispatch_cond; /* the dispatcher waits here */
+    pthread_cond_t work_cond;     /* workers wait here */
+    pthread_cond_t idle_cond;     /* chore_wait_idle and chore_stop wait here */
+
+    handler *handlers;
+    size_t n_handlers, cap_handlers;
+    uint64_t handlers_version;
+
+    chore_job *queue_head, *queue_tail; /* claimed, not yet started */
+    size_t queued;
+    chore_job *inflight;                /* handlers running */
+    size_t n_inflight;
+    pending_outcome *outcomes;          /* finished, not yet written */
+    size_t n_outcomes, cap_outcomes;
+    bool flushing;                      /* the dispatcher is writing outcomes */
+
+    bool running;          /* threads started and not yet stopped */
+    bool accepting;        /* the dispatcher may claim */
+    bool stopping;         /* workers leave once the queue is empty */
+    bool dispatcher_exit;  /* the dispatcher leaves after a last flush */
+    bool maybe_available;  /* a claim may find jobs */
+    bool idle;             /* the dispatcher found nothing to do */
+    int64_t next_due_ms;   /* earliest scheduled run_at known */
+    uint64_t passes;       /* dispatcher loop passes, for rt_sync */
+    uint64_t rng;
+
+    pthread_t dispatcher;
+    pthread_t *workers;
+    int n_workers_started;
+    bool workers_joinable; /* a timed-out stop left workers to join */
+};
+
+/* Wake the dispatcher because jobs may be claimable at or after due_ms.
+ * Takes `mu`. */
+void rt_jobs_arrived(chore *c, int64_t due_ms);
+
+/* The dispatcher thread. */
+void *rt_dispatcher_main(void *arg);
+/* A worker thread. */
+void *rt_worker_main(void *arg);
+
+/* The outcome of a failed attempt: a retry after backoff, or a discard
+ * when the attempts are used up. Call with `mu` held (uses c->rng). */
+store_outcome rt_failure_outcome(chore *c, const backoff_policy *backoff, int64_t id,
+                                 int64_t token, int attempt, int max_attempts, int64_t now);
+
+/* Queue an outcome for the dispatcher, taking ownership of `error`. With
+ * `mu` held. Returns CHORE_ENOMEM when it could not (the job's lease will
+ * lapse and it will be rescued). */
+int rt_push_outcome(chore *c, store_outcome outcome, char *error);
+
+/* Give a claimed job back to the store untouched (attempt not counted). With `mu` held. */
+void rt_release_job(chore *c, const chore_job *job);
+/* Free a job and what it owns. */
+void rt_job_free(chore_job *job);
+
+/* Handler registry (handlers.c), with `mu` held. */
+handler *rt_find_handler(chore *c, const char *name);
+int rt_set_handler(chore *c, const char *name, chore_handler_fn fn, void *ud,
+                   const chore_handler_opts *opts);
+int rt_remove_handler(chore *c, const char *name);
+void rt_free_handlers(chore *c);
+/* A handler with every option at its default (and no function). */
+void rt_default_handler(handler *h);
+
+/* Store jobs through the shared commit (enqueue_batch.c). */
+int rt_enqueue(chore *c, const store_new_job *jobs, size_t n, int64_t *ids, bool *duplicate);
+
+/* Lifecycle (lifecycle.c). */
+int rt_start(chore *c);
+int rt_stop(chore *c, int64_t grace_ms);
+void rt_join_leftover_workers(chore *c);
+/* Wait (real time, at most timeout_ms) until the dispatcher has made a
+ * whole pass that began after this call: it has seen the clock as it is now.
+ * For tests that cannot wait for idleness because a handler is blocked. */
+int rt_sync(chore *c, int64_t timeout_ms);
+
+/* Log one line to stderr in logfmt. */
+void rt_log(const char *level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

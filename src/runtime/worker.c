@@ -1,0 +1,196 @@
+/* worker.c — worker threads: take a claimed job from the local queue, run
+ * its handler, turn the handler's return into an outcome for the
+ * dispatcher to write. Also the accessors handlers use on chore_job. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/runtime.h"
+
+int64_t chore_job_id(const chore_job *job) { return job->stored.id; }
+const char *chore_job_name(const chore_job *job) { return job->stored.name; }
+const char *chore_job_payload(const chore_job *job) { return job->stored.payload; }
+const char *chore_job_queue(const chore_job *job) { return job->stored.queue; }
+int chore_job_attempt(const chore_job *job) { return job->stored.attempt; }
+int64_t chore_job_token(const chore_job *job) { return job->stored.token; }
+
+int chore_job_set_error(chore_job *job, const char *message)
+{
+    if (job == NULL || message == NULL)
+        return CHORE_EINVAL;
+    char *copy = strdup(message);
+    if (copy == NULL)
+        return CHORE_ENOMEM;
+    free(job->error);
+    job->error = copy;
+    return CHORE_OK;
+}
+
+int chore_job_snooze(chore_job *job, int64_t delay_ms)
+{
+    job->snooze_ms = delay_ms > 0 ? delay_ms : 0;
+    return CHORE_SNOOZE;
+}
+
+bool chore_job_should_stop(const chore_job *job)
+{
+    chore *c = job->owner;
+    pthread_mutex_lock(&c->mu);
+    bool stop = c->stopping || job->released;
+    pthread_mutex_unlock(&c->mu);
+    return stop || chore_clock_now(c->clock) >= job->deadline_ms;
+}
+
+store_outcome rt_failure_outcome(chore *c, const backoff_policy *backoff, int64_t id,
+                                 int64_t token, int attempt, int max_attempts, int64_t now)
+{
+    store_outcome o = {.id = id, .token = token};
+    if (max_attempts > 0 && attempt >= max_attempts) {
+        o.kind = STORE_DISCARD;
+    } else {
+        o.kind = STORE_RETRY;
+        o.run_at_ms = now + backoff_delay(backoff, attempt, &c->rng);
+    }
+    return o;
+}
+
+int rt_push_outcome(chore *c, store_outcome outcome, char *error)
+{
+    if (c->n_outcomes == c->cap_outcomes) {
+        size_t cap = c->cap_outcomes ? c->cap_outcomes * 2 : 64;
+        pending_outcome *grown = realloc(c->outcomes, cap * sizeof *grown);
+        if (grown == NULL) {
+            free(error);
+            return CHORE_ENOMEM;
+        }
+        c->outcomes = grown;
+        c->cap_outcomes = cap;
+    }
+    outcome.error = error;
+    c->outcomes[c->n_outcomes++] = (pending_outcome){.outcome = outcome, .error = error};
+    pthread_cond_signal(&c->dispatch_cond);
+    return CHORE_OK;
+}
+
+/* The error text of a failed attempt: the handler's own, or one made from rc. */
+static char *failure_text(chore_job *job, int rc)
+{
+    if (job->error != NULL) {
+        char *e = job->error;
+        job->error = NULL;
+        return e;
+    }
+    char buf[96];
+    if (rc == CHORE_DISCARD)
+        snprintf(buf, sizeof buf, "discarded by handler");
+    else if (rc < 0)
+        snprintf(buf, sizeof buf, "handler failed: %s", chore_strerror(rc));
+    else
+        snprintf(buf, sizeof buf, "handler returned %d", rc);
+    return strdup(buf); /* NULL on ENOMEM: the attempt is recorded without text */
+}
+
+/* Turn a handler's return into an outcome. With `mu` held. */
+static void record_result(chore *c, chore_job *job, int rc)
+{
+    int64_t now = chore_clock_now(c->clock);
+    store_outcome o = {.id = job->stored.id, .token = job->stored.token};
+    char *error = NULL;
+    switch (rc) {
+    case CHORE_OK:
+        o.kind = STORE_COMPLETE;
+        break;
+    case CHORE_SNOOZE:
+        o.kind = STORE_SNOOZE;
+        o.run_at_ms = now + job->snooze_ms;
+        break;
+    case CHORE_DEFER:
+        o.kind = STORE_SUSPEND;
+        o.run_at_ms = now + job->handler.defer_timeout_ms;
+        break;
+    case CHORE_DISCARD:
+        o.kind = STORE_DISCARD;
+        error = failure_text(job, rc);
+        break;
+    default:
+        o = rt_failure_outcome(c, &job->handler.backoff, job->stored.id, job->stored.token,
+                               job->stored.attempt, job->stored.max_attempts, now);
+        error = failure_text(job, rc);
+        break;
+    }
+    rt_push_outcome(c, o, error);
+}
+
+static void list_remove(chore_job **head, chore_job *job)
+{
+    if (job->prev != NULL)
+        job->prev->next = job->next;
+    else
+        *head = job->next;
+    if (job->next != NULL)
+        job->next->prev = job->prev;
+    job->next = job->prev = NULL;
+}
+
+void rt_release_job(chore *c, const chore_job *job)
+{
+    rt_push_outcome(c,
+                    (store_outcome){.id = job->stored.id,
+                                    .token = job->stored.token,
+                                    .kind = STORE_RELEASE},
+                    NULL);
+}
+
+void rt_job_free(chore_job *job)
+{
+    store_claimed_clear(&job->stored);
+    free(job->error);
+    free(job);
+}
+
+void *rt_worker_main(void *arg)
+{
+    chore *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (c->queue_head == NULL && !c->stopping)
+            pthread_cond_wait(&c->work_cond, &c->mu);
+        if (c->queue_head == NULL)
+            break; /* stopping, and nothing left to start */
+        chore_job *job = c->queue_head;
+        c->queue_head = job->next;
+        if (c->queue_head == NULL)
+            c->queue_tail = NULL;
+        c->queued--;
+        job->next = c->inflight;
+        job->prev = NULL;
+        if (c->inflight != NULL)
+            c->inflight->prev = job;
+        c->inflight = job;
+        c->n_inflight++;
+        if (c->queued < (size_t)c->cfg.fetch_batch / 2)
+            pthread_cond_signal(&c->dispatch_cond); /* room for another claim */
+
+        handler *h = rt_find_handler(c, job->stored.name);
+        if (h == NULL) {
+            rt_release_job(c, job); /* unhandled since the claim */
+        } else {
+            job->handler = *h;
+            job->handler.name = NULL; /* the registry owns it and may free it */
+            if (job->stored.timeout_ms > 0)
+                job->deadline_ms = chore_clock_now(c->clock) + job->stored.timeout_ms;
+            pthread_mutex_unlock(&c->mu);
+            int rc = job->handler.fn(job, job->handler.ud);
+            pthread_mutex_lock(&c->mu);
+            if (!job->released)
+                record_result(c, job, rc);
+        }
+        list_remove(&c->inflight, job);
+        c->n_inflight--;
+        rt_job_free(job);
+        if (c->n_inflight == 0)
+            pthread_cond_broadcast(&c->idle_cond);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}

@@ -1,0 +1,134 @@
+/*
+ * sqlite_internal.h — what the files of the SQLite backend share: the store
+ * struct (two connections, each behind its own mutex, with their cached
+ * statements), the statement tables, and the error helpers.
+ *
+ * Private to src/store/sqlite_*.c.
+ */
+#ifndef CHORE_SQLITE_INTERNAL_H
+#define CHORE_SQLITE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* The schema version this code writes; a file with a newer one is refused. */
+#define SQ_SCHEMA_VERSION 1
+
+/* Statements of the writer connection, prepared on first use and kept. */
+enum sq_wstmt {
+    SQ_W_BEGIN,
+    SQ_W_COMMIT,
+    SQ_W_ROLLBACK,
+    SQ_W_FIND_UNIQUE,
+    SQ_W_INSERT,
+    SQ_W_PROMOTE,
+    SQ_W_FIN_COMPLETE,
+    SQ_W_FIN_RETRY,
+    SQ_W_FIN_DISCARD,
+    SQ_W_FIN_SNOOZE,
+    SQ_W_FIN_SUSPEND,
+    SQ_W_FIN_RELEASE,
+    SQ_W_HEARTBEAT,
+    SQ_W_RESCUE,
+    SQ_W_PRUNE,
+    SQ_W_ADMIN_STATE,
+    SQ_W_ADMIN_RETRY,
+    SQ_W_ADMIN_CANCEL,
+    SQ_W_ADMIN_REQUEUE,
+    SQ_W_ADMIN_DELETE,
+    SQ_W_COUNT
+};
+
+/* Statements of the read connection. */
+enum sq_rstmt {
+    SQ_R_GET,
+    SQ_R_LIST,
+    SQ_R_COUNT_BY_STATE,
+    SQ_R_NEXT_RUN_AT,
+    SQ_R_DATA_VERSION,
+    SQ_R_COUNT
+};
+
+/* Claim statements, keyed by how many names and queues they filter on. */
+#define SQ_CLAIM_CACHE 8
+
+typedef struct sq_claim_cached {
+    size_t n_names;
+    size_t n_queues;
+    sqlite3_stmt *stmt; /* NULL = empty slot */
+} sq_claim_cached;
+
+struct store {
+    pthread_mutex_t wmu; /* guards w, ws, claim_cache, claim_next */
+    sqlite3 *w;
+    sqlite3_stmt *ws[SQ_W_COUNT];
+    sq_claim_cached claim_cache[SQ_CLAIM_CACHE];
+    size_t claim_next; /* the slot to evict next */
+
+    pthread_mutex_t rmu; /* guards r and rs */
+    sqlite3 *r;
+    sqlite3_stmt *rs[SQ_R_COUNT];
+};
+
+/* ---- errors (sqlite_store.c) */
+
+/* Map an SQLite result code to a CHORE_E* code. */
+int sq_code(int rc);
+/* Keep db's current message for store_errmsg and return sq_code(rc). */
+int sq_fail(sqlite3 *db, int rc);
+/* Keep `msg` for store_errmsg and return code. */
+int sq_fail_msg(int code, const char *msg);
+/* The message of the last failure on this thread, or "". */
+const char *sq_last_error(void);
+
+/* ---- statements and transactions on the writer (sqlite_store.c) */
+
+/* The writer's cached statement `which`, prepared if needed; NULL on failure
+ * with *rc set to a CHORE_E* code. The caller holds wmu. */
+sqlite3_stmt *sq_wstmt(store *s, enum sq_wstmt which, int *rc);
+/* The reader's cached statement `which`; as sq_wstmt, caller holds rmu. */
+sqlite3_stmt *sq_rstmt(store *s, enum sq_rstmt which, int *rc);
+/* BEGIN IMMEDIATE on the writer. Caller holds wmu. */
+int sq_begin(store *s);
+/* COMMIT on the writer; on failure the transaction is rolled back. */
+int sq_commit(store *s);
+/* Roll back the writer's open transaction, if any. Never fails visibly. */
+void sq_rollback(store *s);
+/* Run body(s, arg) in one write transaction under wmu: committed when it
+ * returns CHORE_OK, rolled back otherwise. */
+int sq_write(store *s, int (*body)(store *s, void *arg), void *arg);
+/* Step a statement that returns no rows to completion and reset it. */
+int sq_step_done(sqlite3 *db, sqlite3_stmt *st);
+/* sqlite3_column_text copied with malloc; NULL column = NULL with *rc OK. */
+char *sq_column_strdup(sqlite3_stmt *st, int col, int *rc);
+
+/* ---- schema (sqlite_schema.c) */
+
+/* Create or migrate the schema on db, in one BEGIN IMMEDIATE transaction.
+ * CHORE_EVERSION when the file's schema is newer than SQ_SCHEMA_VERSION. */
+int sq_schema_migrate(sqlite3 *db);
+
+/* ---- job operations (sqlite_jobs.c, sqlite_claim.c, sqlite_read.c) */
+
+int sq_enqueue(store *s, const store_new_job *jobs, size_t n, int64_t now_ms, int64_t *ids,
+               bool *duplicate);
+int sq_enqueue_native(void *native, const store_new_job *jobs, size_t n, int64_t now_ms,
+                      int64_t *ids, bool *duplicate);
+int sq_claim(store *s, const store_claim_req *req, int64_t now_ms, store_claimed **out, size_t *n);
+void sq_claim_cache_clear(store *s);
+int sq_finish(store *s, const store_outcome *outs, size_t n, int64_t now_ms, bool *applied);
+int sq_heartbeat(store *s, const store_lease *leases, size_t n, int64_t now_ms, int64_t lease_ms,
+                 bool *applied);
+int sq_rescue(store *s, int64_t now_ms, int64_t *rescued);
+int sq_prune(store *s, int64_t before_ms, int64_t *pruned);
+int sq_admin(store *s, store_admin_op op, int64_t id, int64_t now_ms);
+int sq_next_run_at(store *s, int64_t *out);
+int sq_change_counter(store *s, int64_t *out);
+int sq_get(store *s, int64_t id, chore_job_info **out);
+int sq_list(store *s, const chore_list_query *q, chore_job_info **out, size_t *n,
+            int64_t *next_cursor);
+int sq_count_by_state(store *s, int64_t counts[CHORE_STATE_COUNT]);
+
+#endif /* CHORE_SQLITE_INTERNAL_H */

@@ -1,0 +1,374 @@
+/*
+ * sqlite_store.c — the SQLite backend's frame: opening and closing the two
+ * connections, the cached statements, transactions, errors, and the ops
+ * table. The job operations live in sqlite_jobs.c, sqlite_claim.c and
+ * sqlite_read.c; the schema in sqlite_schema.c.
+ *
+ * One writer connection behind wmu carries every write (BEGIN IMMEDIATE);
+ * one read connection behind rmu serves get, list, counts, next_run_at and
+ * change_counter, and in WAL mode reads while the writer writes. Both are
+ * opened SQLITE_OPEN_NOMUTEX since our own mutexes already serialise them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite_internal.h"
+
+/* ---------------------------------------------------------------- errors */
+
+/* Per thread, so that a message is never overwritten by another thread's
+ * failure before its own caller reads it; enqueue_native has no store. */
+static _Thread_local char last_error[256];
+
+int sq_code(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return CHORE_OK;
+    case SQLITE_NOMEM:
+        return CHORE_ENOMEM;
+    default:
+        return CHORE_ESTORE;
+    }
+}
+
+int sq_fail_msg(int code, const char *msg)
+{
+    snprintf(last_error, sizeof last_error, "%s", msg != NULL ? msg : "");
+    return code;
+}
+
+int sq_fail(sqlite3 *db, int rc)
+{
+    int code = sq_code(rc);
+    if (code == CHORE_OK)
+        code = CHORE_ESTORE; /* a step that returned an unexpected row */
+    const char *msg = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    snprintf(last_error, sizeof last_error, "sqlite: %s", msg != NULL ? msg : "error");
+    return code;
+}
+
+const char *sq_last_error(void)
+{
+    return last_error;
+}
+
+/* ---------------------------------------------------------------- statements */
+
+/* Append {attempt, at: ?3, error: ?5} to the errors array. */
+#define ERR_APPEND                                                                                 \
+    "errors = json_insert(coalesce(errors, '[]'), '$[#]',"                                         \
+    " json_object('attempt', attempt, 'at', ?3, 'error', coalesce(?5, '')))"
+
+/* Finish statements all take ?1 id, ?2 token, ?3 now, ?4 run_at, ?5 error. */
+static const char *const wsql[SQ_W_COUNT] = {
+    [SQ_W_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_W_COMMIT] = "COMMIT",
+    [SQ_W_ROLLBACK] = "ROLLBACK",
+    [SQ_W_FIND_UNIQUE] = "SELECT id FROM chore_jobs WHERE unique_key = ?1 AND state < 4",
+    [SQ_W_INSERT] = "INSERT INTO chore_jobs(name, queue, payload, state, priority, run_at,"
+                    " max_attempts, timeout_ms, unique_key, created_at)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [SQ_W_PROMOTE] = "UPDATE chore_jobs SET state = 1 WHERE state = 0 AND run_at <= ?1",
+    [SQ_W_FIN_COMPLETE] = "UPDATE chore_jobs SET state = 4, finished_at = ?3, lease_until = NULL"
+                          " WHERE id = ?1 AND token = ?2 AND state IN (2, 3)",
+    [SQ_W_FIN_RETRY] = "UPDATE chore_jobs SET state = CASE WHEN ?4 <= ?3 THEN 1 ELSE 0 END,"
+                       " run_at = ?4, lease_until = NULL, " ERR_APPEND
+                       " WHERE id = ?1 AND token = ?2 AND state IN (2, 3)",
+    [SQ_W_FIN_DISCARD] = "UPDATE chore_jobs SET state = 5, finished_at = ?3, lease_until = NULL,"
+                         " " ERR_APPEND " WHERE id = ?1 AND token = ?2 AND state IN (2, 3)",
+    [SQ_W_FIN_SNOOZE] = "UPDATE chore_jobs SET state = CASE WHEN ?4 <= ?3 THEN 1 ELSE 0 END,"
+                        " run_at = ?4, attempt = attempt - 1, lease_until = NULL"
+                        " WHERE id = ?1 AND token = ?2 AND state = 2",
+    [SQ_W_FIN_SUSPEND] = "UPDATE chore_jobs SET state = 3, lease_until = ?4"
+                         " WHERE id = ?1 AND token = ?2 AND state = 2",
+    /* run_at is kept: the job goes back to its place in line. */
+    [SQ_W_FIN_RELEASE] = "UPDATE chore_jobs SET state = 1, attempt = attempt - 1,"
+                         " lease_until = NULL"
+                         " WHERE id = ?1 AND token = ?2 AND state = 2",
+    [SQ_W_HEARTBEAT] = "UPDATE chore_jobs SET lease_until = ?3"
+                       " WHERE id = ?1 AND token = ?2 AND state = 2",
+    [SQ_W_RESCUE] =
+        "UPDATE chore_jobs SET"
+        " errors = json_insert(coalesce(errors, '[]'), '$[#]',"
+        "  json_object('attempt', attempt, 'at', ?1, 'error',"
+        "   CASE WHEN state = 2 THEN 'lease expired' ELSE 'deferred deadline passed' END)),"
+        " state = CASE WHEN max_attempts > 0 AND attempt >= max_attempts THEN 5 ELSE 1 END,"
+        " finished_at = CASE WHEN max_attempts > 0 AND attempt >= max_attempts THEN ?1 END,"
+        " run_at = CASE WHEN max_attempts > 0 AND attempt >= max_attempts THEN run_at"
+        "  ELSE ?1 END,"
+        " lease_until = NULL"
+        " WHERE state IN (2, 3) AND lease_until <= ?1",
+    [SQ_W_PRUNE] = "DELETE FROM chore_jobs WHERE state >= 4 AND finished_at < ?1",
+    [SQ_W_ADMIN_STATE] = "SELECT state FROM chore_jobs WHERE id = ?1",
+    [SQ_W_ADMIN_RETRY] = "UPDATE chore_jobs SET state = 1, run_at = ?2, finished_at = NULL,"
+                         " lease_until = NULL, max_attempts = CASE"
+                         "  WHEN max_attempts > 0 AND attempt >= max_attempts THEN attempt + 1"
+                         "  ELSE max_attempts END"
+                         " WHERE id = ?1",
+    [SQ_W_ADMIN_CANCEL] = "UPDATE chore_jobs SET state = 6, finished_at = ?2,"
+                          " token = token + 1, lease_until = NULL WHERE id = ?1",
+    /* token + 1: a deferred job's late chore_job_done must not complete it. */
+    [SQ_W_ADMIN_REQUEUE] = "UPDATE chore_jobs SET state = 1, run_at = ?2, attempt = 0,"
+                           " errors = NULL, finished_at = NULL, lease_until = NULL,"
+                           " token = token + 1 WHERE id = ?1",
+    [SQ_W_ADMIN_DELETE] = "DELETE FROM chore_jobs WHERE id = ?1",
+};
+
+#define JOB_COLUMNS                                                                                \
+    "id, name, queue, payload, unique_key, state, priority, attempt, max_attempts,"                \
+    " timeout_ms, created_at, run_at, attempted_at, finished_at, lease_until"
+
+static const char *const rsql[SQ_R_COUNT] = {
+    [SQ_R_GET] = "SELECT " JOB_COLUMNS ", errors FROM chore_jobs WHERE id = ?1",
+    [SQ_R_LIST] = "SELECT " JOB_COLUMNS " FROM chore_jobs"
+                  " WHERE id < ?1 AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR name = ?3)"
+                  " ORDER BY id DESC LIMIT ?4",
+    [SQ_R_COUNT_BY_STATE] = "SELECT state, count(*) FROM chore_jobs GROUP BY state",
+    [SQ_R_NEXT_RUN_AT] = "SELECT min(run_at) FROM chore_jobs WHERE state = 0",
+    [SQ_R_DATA_VERSION] = "PRAGMA data_version",
+};
+
+static sqlite3_stmt *cached_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql, int *rc)
+{
+    if (*slot == NULL) {
+        int prc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+        if (prc != SQLITE_OK) {
+            *rc = sq_fail(db, prc);
+            sqlite3_finalize(*slot);
+            *slot = NULL;
+            return NULL;
+        }
+    }
+    *rc = CHORE_OK;
+    return *slot;
+}
+
+sqlite3_stmt *sq_wstmt(store *s, enum sq_wstmt which, int *rc)
+{
+    return cached_stmt(s->w, &s->ws[which], wsql[which], rc);
+}
+
+sqlite3_stmt *sq_rstmt(store *s, enum sq_rstmt which, int *rc)
+{
+    return cached_stmt(s->r, &s->rs[which], rsql[which], rc);
+}
+
+int sq_step_done(sqlite3 *db, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    int out = rc == SQLITE_DONE ? CHORE_OK : sq_fail(db, rc);
+    sqlite3_reset(st);
+    return out;
+}
+
+char *sq_column_strdup(sqlite3_stmt *st, int col, int *rc)
+{
+    *rc = CHORE_OK;
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    const unsigned char *text = sqlite3_column_text(st, col);
+    int len = sqlite3_column_bytes(st, col);
+    char *copy = text != NULL ? malloc((size_t)len + 1) : NULL;
+    if (copy == NULL) {
+        *rc = sq_fail_msg(CHORE_ENOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(copy, text, (size_t)len);
+    copy[len] = '\0';
+    return copy;
+}
+
+/* ---------------------------------------------------------------- transactions */
+
+void sq_rollback(store *s)
+{
+    if (sqlite3_get_autocommit(s->w))
+        return; /* SQLite already rolled back (or nothing was begun) */
+    int rc;
+    sqlite3_stmt *st = sq_wstmt(s, SQ_W_ROLLBACK, &rc);
+    if (st != NULL) {
+        sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    if (!sqlite3_get_autocommit(s->w)) /* the cached statement could not run */
+        sqlite3_exec(s->w, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int sq_begin(store *s)
+{
+    int rc;
+    sq_rollback(s); /* a transaction a past failure could not end */
+    sqlite3_stmt *st = sq_wstmt(s, SQ_W_BEGIN, &rc);
+    if (st == NULL)
+        return rc;
+    return sq_step_done(s->w, st);
+}
+
+int sq_commit(store *s)
+{
+    int rc;
+    sqlite3_stmt *st = sq_wstmt(s, SQ_W_COMMIT, &rc);
+    if (st != NULL)
+        rc = sq_step_done(s->w, st);
+    if (rc != CHORE_OK)
+        sq_rollback(s);
+    return rc;
+}
+
+int sq_write(store *s, int (*body)(store *s, void *arg), void *arg)
+{
+    pthread_mutex_lock(&s->wmu);
+    int rc = sq_begin(s);
+    if (rc == CHORE_OK)
+        rc = body(s, arg);
+    if (rc == CHORE_OK)
+        rc = sq_commit(s);
+    else
+        sq_rollback(s);
+    pthread_mutex_unlock(&s->wmu);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- open/close */
+
+static void open_error(char *err, size_t errlen, const char *what)
+{
+    if (err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s", what);
+}
+
+/* Open one connection to path with the settings every connection gets. */
+static int open_conn(sqlite3 **out, const char *path, chore_durability durability, bool writer)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        int code = db != NULL ? sq_fail(db, rc) : sq_fail(NULL, rc);
+        sqlite3_close(db);
+        *out = NULL;
+        return code;
+    }
+    *out = db;
+    sqlite3_busy_timeout(db, 5000);
+    if (writer) {
+        /* journal_mode answers with the mode now in force. */
+        sqlite3_stmt *st = NULL;
+        rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            int code = sq_fail(db, rc);
+            sqlite3_finalize(st);
+            return code;
+        }
+        const unsigned char *mode = sqlite3_column_text(st, 0);
+        bool wal = mode != NULL && sqlite3_stricmp((const char *)mode, "wal") == 0;
+        sqlite3_finalize(st);
+        if (!wal)
+            return sq_fail_msg(CHORE_ESTORE, "sqlite: could not switch the file to WAL mode");
+    }
+    const char *sync = durability == CHORE_DURABLE_PROCESS ? "PRAGMA synchronous = NORMAL"
+                                                           : "PRAGMA synchronous = FULL";
+    rc = sqlite3_exec(db, sync, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384", NULL, NULL,
+                          NULL);
+    if (rc == SQLITE_OK && !writer)
+        rc = sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? CHORE_OK : sq_fail(db, rc);
+}
+
+static void sqlite_close(store *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < SQ_R_COUNT; i++)
+        sqlite3_finalize(s->rs[i]);
+    for (int i = 0; i < SQ_W_COUNT; i++)
+        sqlite3_finalize(s->ws[i]);
+    sq_claim_cache_clear(s);
+    /* The reader first: the last connection to close checkpoints the WAL. */
+    sqlite3_close(s->r);
+    sqlite3_close(s->w);
+    pthread_mutex_destroy(&s->rmu);
+    pthread_mutex_destroy(&s->wmu);
+    free(s);
+}
+
+static int sqlite_open(store **out, const char *location, chore_durability durability, char *err,
+                       size_t errlen)
+{
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (out == NULL)
+        return CHORE_EINVAL;
+    *out = NULL;
+    if (location == NULL || location[0] == '\0') {
+        open_error(err, errlen, "sqlite: no file path given");
+        return sq_fail_msg(CHORE_EINVAL, "sqlite: no file path given");
+    }
+    if (durability != CHORE_DURABLE_FULL && durability != CHORE_DURABLE_PROCESS) {
+        open_error(err, errlen, "sqlite: unknown durability");
+        return sq_fail_msg(CHORE_EINVAL, "sqlite: unknown durability");
+    }
+    store *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        open_error(err, errlen, "out of memory");
+        return sq_fail_msg(CHORE_ENOMEM, "out of memory");
+    }
+    if (pthread_mutex_init(&s->wmu, NULL) != 0) {
+        free(s);
+        open_error(err, errlen, "sqlite: could not create a mutex");
+        return sq_fail_msg(CHORE_ESTORE, "sqlite: could not create a mutex");
+    }
+    if (pthread_mutex_init(&s->rmu, NULL) != 0) {
+        pthread_mutex_destroy(&s->wmu);
+        free(s);
+        open_error(err, errlen, "sqlite: could not create a mutex");
+        return sq_fail_msg(CHORE_ESTORE, "sqlite: could not create a mutex");
+    }
+    int rc = open_conn(&s->w, location, durability, true);
+    if (rc == CHORE_OK)
+        rc = sq_schema_migrate(s->w);
+    if (rc == CHORE_OK)
+        rc = open_conn(&s->r, location, durability, false);
+    if (rc != CHORE_OK) {
+        open_error(err, errlen, sq_last_error());
+        sqlite_close(s);
+        return rc;
+    }
+    *out = s;
+    return CHORE_OK;
+}
+
+static const char *sqlite_errmsg(store *s)
+{
+    (void)s;
+    return sq_last_error();
+}
+
+const store_ops sqlite_store_ops = {
+    .version = STORE_INTERFACE_VERSION,
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .errmsg = sqlite_errmsg,
+    .enqueue = sq_enqueue,
+    .enqueue_native = sq_enqueue_native,
+    .claim = sq_claim,
+    .finish = sq_finish,
+    .heartbeat = sq_heartbeat,
+    .rescue = sq_rescue,
+    .prune = sq_prune,
+    .next_run_at = sq_next_run_at,
+    .change_counter = sq_change_counter,
+    .get = sq_get,
+    .list = sq_list,
+    .admin = sq_admin,
+    .count_by_state = sq_count_by_state,
+};

@@ -1,0 +1,71 @@
+/* store.c — choosing a backend by URL, and freeing what backends return. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+
+const store_ops *store_backend_for(const char *url, const char **location)
+{
+    static const struct {
+        const char *scheme;
+        const store_ops *ops;
+    } backends[] = {
+        {"sqlite:", &sqlite_store_ops},
+    };
+    if (url == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        size_t len = strlen(backends[i].scheme);
+        if (strncmp(url, backends[i].scheme, len) == 0 && url[len] != '\0') {
+            *location = url + len;
+            return backends[i].ops;
+        }
+    }
+    return NULL;
+}
+
+void store_claimed_clear(store_claimed *job)
+{
+    free(job->name);
+    free(job->queue);
+    free(job->payload);
+    job->name = job->queue = job->payload = NULL;
+}
+
+void store_claimed_free(store_claimed *jobs, size_t n)
+{
+    if (jobs == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_claimed_clear(&jobs[i]);
+    free(jobs);
+}
+
+/* Free the strings of one job_info, not the struct itself. */
+static void job_info_clear(chore_job_info *info)
+{
+    free(info->name);
+    free(info->queue);
+    free(info->payload);
+    free(info->unique_key);
+    for (size_t i = 0; i < info->n_errors; i++)
+        free(info->errors[i].error);
+    free(info->errors);
+}
+
+void chore_job_info_free(chore_job_info *info)
+{
+    if (info == NULL)
+        return;
+    job_info_clear(info);
+    free(info);
+}
+
+void chore_job_list_free(chore_job_info *items, size_t n)
+{
+    if (items == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        job_info_clear(&items[i]);
+    free(items);
+}

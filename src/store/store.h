@@ -1,0 +1,163 @@
+/*
+ * store.h — the storage interface: one versioned table of function pointers,
+ * one backend per engine. All SQL lives in the backends. The runtime above
+ * talks to storage only through this table and never sees an engine type.
+ *
+ * Rules every backend keeps:
+ *  - every function is safe to call from several threads at once;
+ *  - every write function is one transaction: all of it happens or none;
+ *  - times are passed in by the caller (the runtime's clock), never read;
+ *  - a function that fails returns a negative CHORE_E* code and, when the
+ *    store has one, leaves a message for store_errmsg; it never aborts;
+ *  - the store never starts threads.
+ */
+#ifndef CHORE_STORE_H
+#define CHORE_STORE_H
+
+#include "chore.h"
+
+#define STORE_INTERFACE_VERSION 1
+
+/* A job to insert (persistent fields only). */
+typedef struct store_new_job {
+    const char *name;
+    const char *payload; /* validated JSON */
+    const char *queue;
+    const char *unique_key; /* NULL = none */
+    int priority;
+    int max_attempts;
+    int64_t run_at_ms;
+    int64_t timeout_ms;
+} store_new_job;
+
+/* What the claim asks for. names/queues NULL = any. */
+typedef struct store_claim_req {
+    const char *const *names;
+    size_t n_names;
+    const char *const *queues;
+    size_t n_queues;
+    size_t max;       /* at most this many jobs */
+    int64_t lease_ms; /* lease_until = now + lease_ms */
+} store_claim_req;
+
+/* A claimed job: what a worker needs. Strings are owned; free with store_claimed_free. */
+typedef struct store_claimed {
+    int64_t id;
+    int64_t token; /* fencing token of this claim */
+    char *name;
+    char *queue;
+    char *payload;
+    int attempt; /* this attempt's number, 1-based */
+    int max_attempts;
+    int64_t timeout_ms;
+    int64_t lease_until_ms;
+} store_claimed;
+
+/* How an attempt ended. */
+typedef enum store_outcome_kind {
+    STORE_COMPLETE,  /* -> completed */
+    STORE_RETRY,     /* -> scheduled at run_at_ms (or available if due), error recorded */
+    STORE_DISCARD,   /* -> discarded, error recorded */
+    STORE_SNOOZE,    /* -> scheduled at run_at_ms, the attempt is not counted */
+    STORE_SUSPEND,   /* -> suspended until deadline (lease_until = run_at_ms) */
+    STORE_RELEASE,   /* -> available now, the attempt is not counted (stop without grace) */
+} store_outcome_kind;
+
+/* The end of one attempt, applied only while the job's token is `token`
+ * and its state is running (or suspended, for COMPLETE/RETRY/DISCARD). */
+typedef struct store_outcome {
+    int64_t id;
+    int64_t token;
+    store_outcome_kind kind;
+    int64_t run_at_ms;  /* RETRY/SNOOZE: next run; SUSPEND: deadline */
+    const char *error;  /* RETRY/DISCARD: the attempt's error; may be NULL */
+} store_outcome;
+
+/* A lease to extend: only while the job is running with this token. */
+typedef struct store_lease {
+    int64_t id;
+    int64_t token;
+} store_lease;
+
+typedef enum store_admin_op {
+    STORE_ADMIN_RETRY,
+    STORE_ADMIN_CANCEL,
+    STORE_ADMIN_REQUEUE,
+    STORE_ADMIN_DELETE,
+} store_admin_op;
+
+typedef struct store store; /* a backend's handle; starts with nothing common */
+
+/* The table every backend fills in. */
+typedef struct store_ops {
+    int version;      /* STORE_INTERFACE_VERSION */
+    const char *name; /* "sqlite" */
+
+    /* Open the store at `location` (the URL after its scheme), create or
+     * migrate the schema. On failure *out is NULL and err holds the reason. */
+    int (*open)(store **out, const char *location, chore_durability durability, char *err,
+                size_t errlen);
+    void (*close)(store *s);
+    /* The message of the last failure on this thread (in any store of
+     * this backend), or "". */
+    const char *(*errmsg)(store *s);
+
+    /* Insert n jobs in one transaction. A job whose unique_key matches a
+     * job that is not final is not inserted: ids[i] is the existing job and
+     * duplicate[i] is set. Jobs due at now_ms start available, else scheduled. */
+    int (*enqueue)(store *s, const store_new_job *jobs, size_t n, int64_t now_ms, int64_t *ids,
+                   bool *duplicate);
+    /* The same inside the caller's open transaction on `native` (sqlite3*). */
+    int (*enqueue_native)(void *native, const store_new_job *jobs, size_t n, int64_t now_ms,
+                          int64_t *ids, bool *duplicate);
+
+    /* Make due scheduled jobs available, then claim up to req->max
+     * available jobs (smaller priority first, then earlier run_at, then
+     * id): each gets state running, attempt+1, a new token and a lease.
+     * *out is a malloc'd array of *n jobs (NULL when none). */
+    int (*claim)(store *s, const store_claim_req *req, int64_t now_ms, store_claimed **out,
+                 size_t *n);
+    /* Apply n outcomes in one transaction. applied[i] (may be NULL) is set
+     * when outcome i matched its job's token and state; a stale outcome
+     * changes nothing. */
+    int (*finish)(store *s, const store_outcome *outs, size_t n, int64_t now_ms, bool *applied);
+    /* Set lease_until = now + lease_ms for each running job whose token matches. */
+    int (*heartbeat)(store *s, const store_lease *leases, size_t n, int64_t now_ms,
+                     int64_t lease_ms, bool *applied);
+    /* Expired leases (running) and passed deadlines (suspended): back to
+     * available with the error recorded, or discarded when the attempts
+     * are used up. *rescued counts them. */
+    int (*rescue)(store *s, int64_t now_ms, int64_t *rescued);
+    /* Delete completed, discarded and cancelled jobs finished before before_ms. */
+    int (*prune)(store *s, int64_t before_ms, int64_t *pruned);
+    /* The earliest run_at of a scheduled job, or INT64_MAX when none. */
+    int (*next_run_at)(store *s, int64_t *out);
+    /* A number that changes whenever any connection commits a write (this
+     * store's own included). Unchanged means nobody committed since the
+     * last call; how much it changed means nothing. */
+    int (*change_counter)(store *s, int64_t *out);
+
+    /* Read one job with its errors. */
+    int (*get)(store *s, int64_t id, chore_job_info **out);
+    /* A page of jobs by id descending (no errors). */
+    int (*list)(store *s, const chore_list_query *q, chore_job_info **out, size_t *n,
+                int64_t *next_cursor);
+    /* One admin change to one job (see chore.h for each one's rules).
+     * CHORE_ENOTFOUND, CHORE_ESTATE when the state forbids it, or
+     * CHORE_EEXIST when a retry or requeue would give two live jobs the
+     * same unique key. */
+    int (*admin)(store *s, store_admin_op op, int64_t id, int64_t now_ms);
+    int (*count_by_state)(store *s, int64_t counts[CHORE_STATE_COUNT]);
+} store_ops;
+
+/* The backend for a URL's scheme ("sqlite:…"), and where the location starts. */
+const store_ops *store_backend_for(const char *url, const char **location);
+
+/* Free claimed jobs returned by claim. */
+void store_claimed_free(store_claimed *jobs, size_t n);
+/* Free the strings of one claimed job, not the job itself. */
+void store_claimed_clear(store_claimed *job);
+
+extern const store_ops sqlite_store_ops;
+
+#endif /* CHORE_STORE_H */

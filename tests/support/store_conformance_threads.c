@@ -1,0 +1,208 @@
+/*
+ * store_conformance_threads.c — the concurrency part of the store
+ * conformance suite: threads enqueue while other threads claim and finish,
+ * through one store handle, and every job must complete exactly once.
+ * Written only against store_ops, like store_conformance.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include "store_conformance.h"
+
+#define T0 1700000000000LL
+#define PRODUCERS 4
+#define CONSUMERS 2
+#define PER_PRODUCER 2000
+#define TOTAL (PRODUCERS * PER_PRODUCER)
+#define BATCH 25
+
+static const store_ops *g_ops;
+static store_location_fn g_new_location;
+
+typedef struct shared {
+    const store_ops *ops;
+    store *s;
+    int failures;       /* calls that returned an error; atomic */
+    int producers_done; /* atomic */
+    int completed;      /* outcomes applied; atomic */
+    int64_t max_id;     /* ids seen by producers, under mu */
+    pthread_mutex_t mu;
+    unsigned char *done_count; /* per id, under mu; sized generously */
+    size_t done_len;
+} shared;
+
+static void *producer(void *arg)
+{
+    shared *sh = arg;
+    store_new_job jobs[BATCH];
+    int64_t ids[BATCH];
+    for (int i = 0; i < BATCH; i++)
+        jobs[i] =
+            (store_new_job){.name = "t", .payload = "{}", .queue = "default", .run_at_ms = T0};
+    for (int made = 0; made < PER_PRODUCER; made += BATCH) {
+        if (sh->ops->enqueue(sh->s, jobs, BATCH, T0, ids, NULL) != CHORE_OK) {
+            __atomic_add_fetch(&sh->failures, 1, __ATOMIC_SEQ_CST);
+            continue;
+        }
+        pthread_mutex_lock(&sh->mu);
+        for (int i = 0; i < BATCH; i++)
+            if (ids[i] > sh->max_id)
+                sh->max_id = ids[i];
+        pthread_mutex_unlock(&sh->mu);
+    }
+    __atomic_add_fetch(&sh->producers_done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void *consumer(void *arg)
+{
+    shared *sh = arg;
+    store_claim_req req = {.max = 64, .lease_ms = 600000};
+    store_outcome outs[64];
+    bool applied[64];
+    for (;;) {
+        int done_producers = __atomic_load_n(&sh->producers_done, __ATOMIC_SEQ_CST);
+        store_claimed *got = NULL;
+        size_t n = 0;
+        if (sh->ops->claim(sh->s, &req, T0, &got, &n) != CHORE_OK) {
+            __atomic_add_fetch(&sh->failures, 1, __ATOMIC_SEQ_CST);
+            break;
+        }
+        if (n == 0) {
+            /* Empty after every producer finished: nothing more will come. */
+            if (done_producers == PRODUCERS)
+                break;
+            sched_yield();
+            continue;
+        }
+        for (size_t i = 0; i < n; i++)
+            outs[i] =
+                (store_outcome){.id = got[i].id, .token = got[i].token, .kind = STORE_COMPLETE};
+        if (sh->ops->finish(sh->s, outs, n, T0 + 1, applied) != CHORE_OK) {
+            __atomic_add_fetch(&sh->failures, 1, __ATOMIC_SEQ_CST);
+        } else {
+            pthread_mutex_lock(&sh->mu);
+            for (size_t i = 0; i < n; i++) {
+                if (!applied[i])
+                    continue;
+                sh->completed++;
+                if ((size_t)got[i].id < sh->done_len)
+                    sh->done_count[got[i].id]++;
+            }
+            pthread_mutex_unlock(&sh->mu);
+        }
+        store_claimed_free(got, n);
+    }
+    return NULL;
+}
+
+static void test_concurrent_enqueue_claim_finish(void **state)
+{
+    (void)state;
+    char loc[600];
+    g_new_location(loc, sizeof loc);
+    shared sh = {.ops = g_ops};
+    char err[256];
+    assert_int_equal(g_ops->open(&sh.s, loc, CHORE_DURABLE_PROCESS, err, sizeof err), CHORE_OK);
+    assert_int_equal(pthread_mutex_init(&sh.mu, NULL), 0);
+    sh.done_len = TOTAL * 4 + 16; /* ids start low on a fresh store */
+    sh.done_count = calloc(sh.done_len, 1);
+    assert_non_null(sh.done_count);
+
+    pthread_t threads[PRODUCERS + CONSUMERS];
+    for (int i = 0; i < PRODUCERS + CONSUMERS; i++)
+        assert_int_equal(
+            pthread_create(&threads[i], NULL, i < PRODUCERS ? producer : consumer, &sh), 0);
+    for (int i = 0; i < PRODUCERS + CONSUMERS; i++)
+        pthread_join(threads[i], NULL);
+
+    assert_int_equal(sh.failures, 0);
+    assert_int_equal(sh.completed, TOTAL);
+    assert_true((size_t)sh.max_id < sh.done_len);
+    int once = 0;
+    for (size_t id = 0; id < sh.done_len; id++) {
+        assert_true(sh.done_count[id] <= 1);
+        once += sh.done_count[id];
+    }
+    assert_int_equal(once, TOTAL);
+    int64_t counts[CHORE_STATE_COUNT];
+    assert_int_equal(g_ops->count_by_state(sh.s, counts), CHORE_OK);
+    assert_int_equal(counts[CHORE_COMPLETED], TOTAL);
+    for (int s = 0; s < CHORE_STATE_COUNT; s++)
+        if (s != CHORE_COMPLETED)
+            assert_int_equal(counts[s], 0);
+
+    free(sh.done_count);
+    pthread_mutex_destroy(&sh.mu);
+    g_ops->close(sh.s);
+}
+
+/* Readers run beside writers: reads never fail while the writer writes. */
+typedef struct reader_args {
+    const store_ops *ops;
+    store *s;
+    int *stop;
+    int failures;
+} reader_args;
+
+static void *reader(void *arg)
+{
+    reader_args *r = arg;
+    while (!__atomic_load_n(r->stop, __ATOMIC_SEQ_CST)) {
+        int64_t counts[CHORE_STATE_COUNT], next, cc;
+        chore_job_info *items = NULL;
+        size_t n = 0;
+        chore_list_query q = {.any_state = true, .limit = 20};
+        if (r->ops->count_by_state(r->s, counts) != CHORE_OK ||
+            r->ops->next_run_at(r->s, &next) != CHORE_OK ||
+            r->ops->change_counter(r->s, &cc) != CHORE_OK ||
+            r->ops->list(r->s, &q, &items, &n, NULL) != CHORE_OK)
+            r->failures++;
+        chore_job_list_free(items, n);
+    }
+    return NULL;
+}
+
+static void test_reads_beside_writes(void **state)
+{
+    (void)state;
+    char loc[600];
+    g_new_location(loc, sizeof loc);
+    store *s = NULL;
+    char err[256];
+    assert_int_equal(g_ops->open(&s, loc, CHORE_DURABLE_PROCESS, err, sizeof err), CHORE_OK);
+    int stop = 0;
+    reader_args r = {g_ops, s, &stop, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, reader, &r), 0);
+    store_new_job j = {.name = "rw", .payload = "{}", .queue = "default", .run_at_ms = T0 + 5};
+    for (int i = 0; i < 300; i++) {
+        int64_t id;
+        assert_int_equal(g_ops->enqueue(s, &j, 1, T0, &id, NULL), CHORE_OK);
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(t, NULL);
+    assert_int_equal(r.failures, 0);
+    g_ops->close(s);
+}
+
+int store_conformance_run_threads(const char *suite_name, const store_ops *ops,
+                                  store_location_fn new_location)
+{
+    g_ops = ops;
+    g_new_location = new_location;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_concurrent_enqueue_claim_finish),
+        cmocka_unit_test(test_reads_beside_writes),
+    };
+    return _cmocka_run_group_tests(suite_name, tests, sizeof tests / sizeof tests[0], NULL, NULL);
+}

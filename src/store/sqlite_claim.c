@@ -82,11 +82,8 @@ void sq_claim_cache_clear(store *s)
 
 static void keyed_free(keyed_claim *items, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        free(items[i].job.name);
-        free(items[i].job.queue);
-        free(items[i].job.payload);
-    }
+    for (size_t i = 0; i < n; i++)
+        store_claimed_clear(&items[i].job);
     free(items);
 }
 

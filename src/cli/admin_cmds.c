@@ -1,0 +1,433 @@
+/*
+ * admin_cmds.c — the store-direct admin commands of `chore`: enqueue,
+ * jobs, job, retry and cancel. Each opens the store named by --store
+ * (default sqlite:chore.db) through the public API without starting any
+ * thread, does one thing, and closes it.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chore.h"
+#include "cli_util.h"
+
+/* The exit status for a failed library call: bad input or a runtime failure. */
+static int status_for(int rc)
+{
+    return rc == CHORE_EINVAL || rc == CHORE_EJSON ? CLI_USAGE : CLI_FAIL;
+}
+
+/* Open the store at url without starting threads. Returns an exit status. */
+static int open_store(const char *url, chore **out)
+{
+    chore_config cfg = {.store = url, .workers = 1};
+    int rc = chore_open(out, &cfg);
+    if (rc != CHORE_OK)
+        return cli_error(status_for(rc), "cannot open store %s: %s", url, chore_strerror(rc));
+    return CLI_OK;
+}
+
+/* True when arg looks like a flag: "-x", "--x" (but not "-" alone). */
+static bool is_flag(const char *arg)
+{
+    return arg[0] == '-' && arg[1] != '\0';
+}
+
+/* Parse a job id argument. */
+static bool parse_id(const char *text, int64_t *id)
+{
+    return cli_parse_int64(text, 1, INT64_MAX, id);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/* An instant as an RFC 3339 string, or JSON null for 0 ("never"). */
+static json_t *instant_json(int64_t ms)
+{
+    if (ms == 0)
+        return json_null();
+    char buf[40];
+    cli_format_rfc3339_ms(ms, buf, sizeof buf);
+    return json_string(buf);
+}
+
+/* The payload as JSON itself when it parses, else as a string. */
+static json_t *payload_json(const char *payload)
+{
+    if (payload == NULL)
+        return json_null();
+    json_t *v = json_loads(payload, JSON_DECODE_ANY, NULL);
+    return v != NULL ? v : json_string(payload);
+}
+
+/* A job as a JSON object; with its attempt errors when with_errors. */
+static json_t *job_json(const chore_job_info *j, bool with_errors)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    const char *state = chore_state_name(j->state);
+    json_object_set_new(o, "id", json_integer(j->id));
+    json_object_set_new(o, "name", json_string(j->name));
+    json_object_set_new(o, "queue", json_string(j->queue));
+    json_object_set_new(o, "state", state != NULL ? json_string(state) : json_integer(j->state));
+    json_object_set_new(o, "priority", json_integer(j->priority));
+    json_object_set_new(o, "attempt", json_integer(j->attempt));
+    json_object_set_new(o, "max_attempts", json_integer(j->max_attempts));
+    json_object_set_new(o, "timeout_ms", json_integer(j->timeout_ms));
+    json_object_set_new(o, "unique_key",
+                        j->unique_key != NULL ? json_string(j->unique_key) : json_null());
+    json_object_set_new(o, "payload", payload_json(j->payload));
+    json_object_set_new(o, "created_at", instant_json(j->created_at_ms));
+    json_object_set_new(o, "run_at", instant_json(j->run_at_ms));
+    json_object_set_new(o, "attempted_at", instant_json(j->attempted_at_ms));
+    json_object_set_new(o, "finished_at", instant_json(j->finished_at_ms));
+    json_object_set_new(o, "lease_until", instant_json(j->lease_until_ms));
+    if (with_errors) {
+        json_t *errors = json_array();
+        for (size_t i = 0; i < j->n_errors; i++) {
+            const chore_attempt_error *e = &j->errors[i];
+            json_t *eo = json_object();
+            json_object_set_new(eo, "attempt", json_integer(e->attempt));
+            json_object_set_new(eo, "at", instant_json(e->at_ms));
+            json_object_set_new(eo, "error", json_string(e->error != NULL ? e->error : ""));
+            json_array_append_new(errors, eo);
+        }
+        json_object_set_new(o, "errors", errors);
+    }
+    return o;
+}
+
+/* Print a JSON value on one line of stdout and release it. */
+static int print_json(json_t *v)
+{
+    char *text = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    if (text == NULL)
+        return cli_error(CLI_FAIL, "out of memory");
+    puts(text);
+    free(text);
+    return CLI_OK;
+}
+
+/* ---------------------------------------------------------------- enqueue */
+
+int cli_cmd_enqueue(int argc, char **argv)
+{
+    const char *store_url = CLI_DEFAULT_STORE;
+    const char *positional[2] = {NULL, NULL};
+    int n_positional = 0;
+    const char *at = NULL, *in = NULL, *value = NULL;
+    chore_enqueue_opts opts = {0};
+    bool flags_done = false;
+
+    for (int i = 0; i < argc; i++) {
+        int m;
+        if (flags_done || !is_flag(argv[i])) {
+            if (n_positional == 2)
+                return cli_error(CLI_USAGE, "enqueue: unexpected argument '%s'", argv[i]);
+            positional[n_positional++] = argv[i];
+        } else if (strcmp(argv[i], "--") == 0) {
+            flags_done = true;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            store_url = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--at", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            at = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--in", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            in = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--queue", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            opts.queue = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--priority", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            if (!cli_parse_int(value, INT32_MIN, INT32_MAX, &opts.priority))
+                return cli_error(CLI_USAGE, "--priority: not an integer: '%s'", value);
+        } else if ((m = cli_flag_value(argc, argv, &i, "--max-attempts", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            if (!cli_parse_int(value, 0, INT32_MAX, &opts.max_attempts))
+                return cli_error(CLI_USAGE,
+                                 "--max-attempts: not a count (0 = retry forever): '%s'", value);
+        } else if ((m = cli_flag_value(argc, argv, &i, "--unique", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            opts.unique_key = value;
+        } else {
+            return cli_error(CLI_USAGE, "enqueue: unknown flag '%s'", argv[i]);
+        }
+    }
+    if (n_positional == 0)
+        return cli_error(CLI_USAGE, "enqueue: missing job NAME");
+    if (at != NULL && in != NULL)
+        return cli_error(CLI_USAGE, "enqueue: give --at or --in, not both");
+    if (at != NULL) {
+        if (!cli_parse_rfc3339_ms(at, &opts.run_at_ms) || opts.run_at_ms <= 0)
+            return cli_error(CLI_USAGE, "--at: not an RFC 3339 instant after 1970: '%s'", at);
+    }
+    if (in != NULL && !cli_parse_duration_ms(in, &opts.delay_ms))
+        return cli_error(CLI_USAGE, "--in: not a duration like 90s, 1h30m or 500ms: '%s'", in);
+
+    chore *c = NULL;
+    int status = open_store(store_url, &c);
+    if (status != CLI_OK)
+        return status;
+    int64_t id = 0;
+    int rc = chore_enqueue(c, positional[0], positional[1], &opts, &id);
+    chore_close(c);
+    if (rc == CHORE_DUPLICATE) {
+        printf("duplicate of %" PRId64 "\n", id);
+        return CLI_OK;
+    }
+    if (rc == CHORE_EJSON)
+        return cli_error(CLI_USAGE, "enqueue: the payload is not valid JSON");
+    if (rc != CHORE_OK)
+        return cli_error(status_for(rc), "enqueue: %s", chore_strerror(rc));
+    printf("%" PRId64 "\n", id);
+    return CLI_OK;
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+/* Print the list as an aligned table. */
+static void print_job_table(const chore_job_info *items, size_t n)
+{
+    int name_w = 4, queue_w = 5;
+    for (size_t i = 0; i < n; i++) {
+        int nl = (int)strlen(items[i].name), ql = (int)strlen(items[i].queue);
+        name_w = nl > name_w ? nl : name_w;
+        queue_w = ql > queue_w ? ql : queue_w;
+    }
+    printf("%-10s %-10s %-*s %-*s %8s %8s  %s\n", "ID", "STATE", name_w, "NAME", queue_w, "QUEUE",
+           "PRIORITY", "ATTEMPTS", "RUN_AT");
+    for (size_t i = 0; i < n; i++) {
+        const chore_job_info *j = &items[i];
+        const char *state = chore_state_name(j->state);
+        char run_at[40], attempts[32];
+        cli_format_rfc3339_ms(j->run_at_ms, run_at, sizeof run_at);
+        if (j->max_attempts > 0)
+            snprintf(attempts, sizeof attempts, "%d/%d", j->attempt, j->max_attempts);
+        else
+            snprintf(attempts, sizeof attempts, "%d", j->attempt);
+        printf("%-10" PRId64 " %-10s %-*s %-*s %8d %8s  %s\n", j->id,
+               state != NULL ? state : "?", name_w, j->name, queue_w, j->queue, j->priority,
+               attempts, run_at);
+    }
+}
+
+int cli_cmd_jobs(int argc, char **argv)
+{
+    const char *store_url = CLI_DEFAULT_STORE, *value = NULL;
+    chore_list_query q = {.any_state = true, .limit = 100};
+    bool json = false;
+    for (int i = 0; i < argc; i++) {
+        int m;
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            store_url = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--state", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            chore_state state;
+            if (chore_state_parse(value, &state) != CHORE_OK)
+                return cli_error(CLI_USAGE,
+                                 "--state: unknown state '%s' (scheduled, available, running, "
+                                 "suspended, completed, discarded, cancelled)",
+                                 value);
+            q.state = (int)state;
+            q.any_state = false;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--name", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            q.name = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--limit", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            if (!cli_parse_int(value, 1, 10000, &q.limit))
+                return cli_error(CLI_USAGE, "--limit: not a number from 1 to 10000: '%s'",
+                                 value);
+        } else if (is_flag(argv[i])) {
+            return cli_error(CLI_USAGE, "jobs: unknown flag '%s'", argv[i]);
+        } else {
+            return cli_error(CLI_USAGE, "jobs: unexpected argument '%s'", argv[i]);
+        }
+    }
+
+    chore *c = NULL;
+    int status = open_store(store_url, &c);
+    if (status != CLI_OK)
+        return status;
+    chore_job_info *items = NULL;
+    size_t n = 0;
+    int64_t next = 0;
+    int rc = chore_job_list(c, &q, &items, &n, &next);
+    chore_close(c);
+    if (rc != CHORE_OK)
+        return cli_error(status_for(rc), "jobs: %s", chore_strerror(rc));
+
+    if (json) {
+        json_t *root = json_object(), *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, job_json(&items[i], false));
+        json_object_set_new(root, "jobs", arr);
+        json_object_set_new(root, "next_cursor", next > 0 ? json_integer(next) : json_null());
+        status = print_json(root);
+    } else {
+        print_job_table(items, n);
+        if (next > 0)
+            printf("(more: older jobs have ids below %" PRId64 ")\n", next);
+    }
+    chore_job_list_free(items, n);
+    return status;
+}
+
+/* ---------------------------------------------------------------- job */
+
+/* Print "label: instant" or "label: -" for 0. */
+static void print_instant(const char *label, int64_t ms)
+{
+    char buf[40] = "-";
+    if (ms != 0)
+        cli_format_rfc3339_ms(ms, buf, sizeof buf);
+    printf("%-13s %s\n", label, buf);
+}
+
+static void print_job_detail(const chore_job_info *j)
+{
+    const char *state = chore_state_name(j->state);
+    printf("%-13s %" PRId64 "\n", "id:", j->id);
+    printf("%-13s %s\n", "name:", j->name);
+    printf("%-13s %s\n", "queue:", j->queue);
+    printf("%-13s %s\n", "state:", state != NULL ? state : "?");
+    printf("%-13s %d\n", "priority:", j->priority);
+    if (j->max_attempts > 0)
+        printf("%-13s %d of %d\n", "attempts:", j->attempt, j->max_attempts);
+    else
+        printf("%-13s %d (no limit)\n", "attempts:", j->attempt);
+    if (j->timeout_ms > 0)
+        printf("%-13s %" PRId64 " ms\n", "timeout:", j->timeout_ms);
+    else
+        printf("%-13s none\n", "timeout:");
+    printf("%-13s %s\n", "unique key:", j->unique_key != NULL ? j->unique_key : "-");
+    printf("%-13s %s\n", "payload:", j->payload != NULL ? j->payload : "");
+    print_instant("created at:", j->created_at_ms);
+    print_instant("run at:", j->run_at_ms);
+    print_instant("attempted at:", j->attempted_at_ms);
+    print_instant("finished at:", j->finished_at_ms);
+    print_instant(j->state == CHORE_SUSPENDED ? "deadline:" : "lease until:", j->lease_until_ms);
+    printf("errors:%s\n", j->n_errors == 0 ? "       none" : "");
+    for (size_t i = 0; i < j->n_errors; i++) {
+        char at[40];
+        cli_format_rfc3339_ms(j->errors[i].at_ms, at, sizeof at);
+        printf("  attempt %d at %s: %s\n", j->errors[i].attempt, at,
+               j->errors[i].error != NULL ? j->errors[i].error : "");
+    }
+}
+
+/* Parse "ID [--store URL] [--json]" (json may be NULL: no --json allowed). */
+static int parse_id_args(const char *cmd, int argc, char **argv, int64_t *id,
+                         const char **store_url, bool *json)
+{
+    const char *id_text = NULL, *value = NULL;
+    for (int i = 0; i < argc; i++) {
+        int m;
+        if (json != NULL && strcmp(argv[i], "--json") == 0) {
+            *json = true;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            *store_url = value;
+        } else if (is_flag(argv[i])) {
+            return cli_error(CLI_USAGE, "%s: unknown flag '%s'", cmd, argv[i]);
+        } else if (id_text != NULL) {
+            return cli_error(CLI_USAGE, "%s: unexpected argument '%s'", cmd, argv[i]);
+        } else {
+            id_text = argv[i];
+        }
+    }
+    if (id_text == NULL)
+        return cli_error(CLI_USAGE, "%s: missing job ID", cmd);
+    if (!parse_id(id_text, id))
+        return cli_error(CLI_USAGE, "%s: not a job id: '%s'", cmd, id_text);
+    return CLI_OK;
+}
+
+int cli_cmd_job(int argc, char **argv)
+{
+    const char *store_url = CLI_DEFAULT_STORE;
+    bool json = false;
+    int64_t id = 0;
+    int status = parse_id_args("job", argc, argv, &id, &store_url, &json);
+    if (status != CLI_OK)
+        return status;
+    chore *c = NULL;
+    if ((status = open_store(store_url, &c)) != CLI_OK)
+        return status;
+    chore_job_info *info = NULL;
+    int rc = chore_job_get(c, id, &info);
+    chore_close(c);
+    if (rc != CHORE_OK)
+        return cli_error(status_for(rc), "job %" PRId64 ": %s", id, chore_strerror(rc));
+    if (json)
+        status = print_json(job_json(info, true));
+    else
+        print_job_detail(info);
+    chore_job_info_free(info);
+    return status;
+}
+
+/* ---------------------------------------------------------------- retry, cancel */
+
+/* Run one admin change on the job named by the arguments. */
+static int admin_change(const char *cmd, int (*change)(chore *, int64_t), const char *done,
+                        int argc, char **argv)
+{
+    const char *store_url = CLI_DEFAULT_STORE;
+    int64_t id = 0;
+    int status = parse_id_args(cmd, argc, argv, &id, &store_url, NULL);
+    if (status != CLI_OK)
+        return status;
+    chore *c = NULL;
+    if ((status = open_store(store_url, &c)) != CLI_OK)
+        return status;
+    int rc = change(c, id);
+    if (rc == CHORE_ESTATE) {
+        /* say which state forbade it */
+        chore_job_info *info = NULL;
+        const char *state = NULL;
+        if (chore_job_get(c, id, &info) == CHORE_OK)
+            state = chore_state_name(info->state);
+        cli_error(CLI_FAIL, "%s %" PRId64 ": not allowed in its current state (%s)", cmd, id,
+                  state != NULL ? state : "unknown");
+        chore_job_info_free(info);
+        chore_close(c);
+        return CLI_FAIL;
+    }
+    chore_close(c);
+    if (rc != CHORE_OK)
+        return cli_error(status_for(rc), "%s %" PRId64 ": %s", cmd, id, chore_strerror(rc));
+    printf("job %" PRId64 " %s\n", id, done);
+    return CLI_OK;
+}
+
+int cli_cmd_retry(int argc, char **argv)
+{
+    return admin_change("retry", chore_job_retry, "will run again now", argc, argv);
+}
+
+int cli_cmd_cancel(int argc, char **argv)
+{
+    return admin_change("cancel", chore_job_cancel, "cancelled", argc, argv);
+}

@@ -1,0 +1,71 @@
+/*
+ * main.c — the `chore` command: picks the subcommand and prints usage.
+ * The subcommands live in admin_cmds.c (enqueue, jobs, job, retry,
+ * cancel) and bench.c (bench). Exit status: 0 ok, 1 runtime failure,
+ * 2 bad usage or bad input, with a one-line reason on stderr.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "chore.h"
+#include "cli_util.h"
+
+static const char usage_text[] =
+    "usage: chore <command> [arguments]\n"
+    "\n"
+    "commands:\n"
+    "  enqueue NAME [PAYLOAD] [--at RFC3339 | --in DURATION] [--queue Q]\n"
+    "          [--priority N] [--max-attempts N] [--unique KEY]\n"
+    "                          store a job; prints its id\n"
+    "  jobs [--state S] [--name N] [--limit N] [--json]\n"
+    "                          list jobs, newest first\n"
+    "  job ID [--json]         show one job with its attempt errors\n"
+    "  retry ID                run a job again now\n"
+    "  cancel ID               cancel a job that is not final\n"
+    "  bench [--jobs N] [--workers N] [--store URL] [--json]\n"
+    "        [--durability full|process]\n"
+    "                          measure throughput, latency and memory\n"
+    "  version                 print the version\n"
+    "  help                    print this text\n"
+    "\n"
+    "Store commands take --store URL (default " CLI_DEFAULT_STORE ").\n"
+    "Durations: 90s, 1h30m, 500ms, 2d. Instants: RFC 3339, e.g. 2024-05-01T12:00:00Z.\n";
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"enqueue", cli_cmd_enqueue},
+    {"jobs", cli_cmd_jobs},
+    {"job", cli_cmd_job},
+    {"retry", cli_cmd_retry},
+    {"cancel", cli_cmd_cancel},
+    {"bench", cli_cmd_bench},
+    {CLI_BENCH_REOPEN_CMD, cli_cmd_bench_reopen},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        fputs(usage_text, stdout);
+        return CLI_OK;
+    }
+    if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
+        if (argc > 2)
+            return cli_error(CLI_USAGE, "version takes no arguments");
+        printf("chore %s\n", CHORE_VERSION);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run(argc - 2, argv + 2);
+    }
+    return cli_error(CLI_USAGE, "unknown command '%s' (try 'chore help')", name);
+}

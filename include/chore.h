@@ -108,7 +108,7 @@ typedef enum chore_durability {
 typedef struct chore_config {
     const char *store;            /* "sqlite:PATH"; default "sqlite:chore.db" */
     int workers;                  /* handler threads; default 4 */
-    int fetch_batch;              /* jobs claimed per fetch; default 256 */
+    int fetch_batch;              /* most jobs claimed at once and held here; default 1000 */
     int64_t lease_ms;             /* a claim's lease, renewed by heartbeats; default 30000 */
     int64_t poll_interval_ms;     /* look for jobs written by other connections; default 100 */
     int64_t rescue_interval_ms;   /* look for expired leases; default 1000 */

@@ -43,7 +43,7 @@ enum {
     SINGLE_JOBS = 50000,         /* phase 3, at most */
     LATENCY_RATE = 1000,         /* phase 4: jobs per second */
     LATENCY_SECONDS = 3,         /* phase 4 */
-    DEFAULT_FETCH_BATCH = 1000,  /* jobs claimed per fetch: best of 256, 512, 1000 */
+    DEFAULT_FETCH_BATCH = 1000,  /* the library's default (chore_config.fetch_batch) */
     STALL_SECONDS = 120,         /* give up when no job finishes for this long */
 };
 #define DEFAULT_JOBS 1000000
@@ -631,6 +631,12 @@ int cli_cmd_bench(int argc, char **argv)
                 return CLI_USAGE;
             if (!cli_parse_int(value, 1, 1024, &b.workers))
                 return cli_error(CLI_USAGE, "--workers: not a number from 1 to 1024: '%s'",
+                                 value);
+        } else if ((m = cli_flag_value(argc, argv, &i, "--fetch-batch", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            if (!cli_parse_int(value, 1, 10000, &b.fetch_batch))
+                return cli_error(CLI_USAGE, "--fetch-batch: not a number from 1 to 10000: '%s'",
                                  value);
         } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
             if (m < 0)

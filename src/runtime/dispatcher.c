@@ -95,8 +95,10 @@ static void flush_outcomes(dispatcher *d)
 
     bool available = false;
     int64_t due = INT64_MAX;
+    size_t finished = 0;
     for (size_t i = 0; i < n; i++) {
         store_outcome *o = &pending[i].outcome;
+        finished += o->kind != STORE_RELEASE;
         if (o->kind == STORE_RELEASE)
             available = true;
         else if (o->kind == STORE_RETRY || o->kind == STORE_SNOOZE)
@@ -107,6 +109,7 @@ static void flush_outcomes(dispatcher *d)
     free(pending);
 
     pthread_mutex_lock(&c->mu);
+    rt_prefetch_update(c, finished);
     c->flushing = false;
     if (available)
         c->maybe_available = true;
@@ -283,9 +286,8 @@ void *rt_dispatcher_main(void *arg)
                 c->maybe_available = true;
                 c->next_due_ms = INT64_MAX;
             }
-            size_t batch = (size_t)c->cfg.fetch_batch;
-            if (c->maybe_available && c->n_handlers > 0 && c->queued <= batch / 2) {
-                size_t room = batch - c->queued;
+            if (c->maybe_available && c->n_handlers > 0 && rt_wants_jobs(c)) {
+                size_t room = c->prefetch - c->queued;
                 size_t got = claim(&d, room, now);
                 if (got < room) {
                     c->maybe_available = false;
@@ -313,8 +315,7 @@ void *rt_dispatcher_main(void *arg)
         if (c->accepting)
             deadline = min64(deadline, min64(d.next_poll, min64(d.next_rescue, d.next_prune)));
         if (c->n_outcomes == 0 && !c->dispatcher_exit &&
-            !(c->accepting && c->maybe_available && c->n_handlers > 0 &&
-              c->queued <= (size_t)c->cfg.fetch_batch / 2))
+            !(c->accepting && c->maybe_available && c->n_handlers > 0 && rt_wants_jobs(c)))
             clock_wait(c->clock, &c->dispatch_cond, &c->mu, deadline);
     }
     c->idle = true;

@@ -10,6 +10,8 @@
 
 #include "runtime/runtime.h"
 
+enum { MAX_LEADER_ROUNDS = 4 };
+
 /* Write one request on its own. */
 static void write_alone(chore *c, enqueue_req *r, int64_t now)
 {
@@ -72,14 +74,19 @@ int rt_enqueue(chore *c, const store_new_job *jobs, size_t n, int64_t *ids, bool
             pthread_cond_wait(&c->batch_cond, &c->batch_mu);
             continue;
         }
+        /* Lead a few commits in a row while callers keep arriving: handing
+         * the lead to a sleeping thread costs a wake-up per commit. */
         c->batch_leader = true;
-        enqueue_req *list = c->batch_pending;
-        c->batch_pending = NULL;
-        pthread_mutex_unlock(&c->batch_mu);
-        write_batch(c, list);
-        pthread_mutex_lock(&c->batch_mu);
-        for (enqueue_req *r = list; r != NULL; r = r->next)
-            r->done = true;
+        for (int round = 0; round < MAX_LEADER_ROUNDS && c->batch_pending != NULL; round++) {
+            enqueue_req *list = c->batch_pending;
+            c->batch_pending = NULL;
+            pthread_mutex_unlock(&c->batch_mu);
+            write_batch(c, list);
+            pthread_mutex_lock(&c->batch_mu);
+            for (enqueue_req *r = list; r != NULL; r = r->next)
+                r->done = true;
+            pthread_cond_broadcast(&c->batch_cond);
+        }
         c->batch_leader = false;
         pthread_cond_broadcast(&c->batch_cond);
     }

@@ -52,6 +52,9 @@ int rt_start(chore *c)
     c->maybe_available = true;
     c->idle = false;
     c->next_due_ms = INT64_MAX;
+    c->prefetch = 2 * (size_t)c->cfg.workers; /* grows as jobs are seen to finish */
+    if (c->prefetch > (size_t)c->cfg.fetch_batch)
+        c->prefetch = (size_t)c->cfg.fetch_batch;
     pthread_mutex_unlock(&c->mu);
 
     if (pthread_create(&c->dispatcher, NULL, rt_dispatcher_main, c) != 0) {

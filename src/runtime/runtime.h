@@ -86,6 +86,10 @@ struct chore {
 
     chore_job *queue_head, *queue_tail; /* claimed, not yet started */
     size_t queued;
+    size_t prefetch;                    /* how many may wait claimed here now (prefetch.c) */
+    int64_t rate_window_start;          /* real ms; for prefetch.c */
+    size_t rate_finished;
+    double rate;                        /* jobs finished per second, smoothed */
     chore_job *inflight;                /* handlers running */
     size_t n_inflight;
     pending_outcome *outcomes;          /* finished, not yet written */
@@ -131,6 +135,13 @@ int rt_push_outcome(chore *c, store_outcome outcome, char *error);
 void rt_release_job(chore *c, const chore_job *job);
 /* Free a job and what it owns. */
 void rt_job_free(chore_job *job);
+
+/* Adapt c->prefetch to how fast jobs finish: about PREFETCH_WORK_MS of
+ * work, at least 2 per worker, at most fetch_batch. Call with `mu` held
+ * after `finished` more jobs finished. */
+void rt_prefetch_update(chore *c, size_t finished);
+/* Whether the local queue is low enough to claim more. With `mu` held. */
+bool rt_wants_jobs(const chore *c);
 
 /* Handler registry (handlers.c), with `mu` held. */
 handler *rt_find_handler(chore *c, const char *name);

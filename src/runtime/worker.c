@@ -168,7 +168,7 @@ void *rt_worker_main(void *arg)
             c->inflight->prev = job;
         c->inflight = job;
         c->n_inflight++;
-        if (c->queued < (size_t)c->cfg.fetch_batch / 2)
+        if (rt_wants_jobs(c))
             pthread_cond_signal(&c->dispatch_cond); /* room for another claim */
 
         handler *h = rt_find_handler(c, job->stored.name);

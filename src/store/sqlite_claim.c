@@ -2,9 +2,10 @@
  * sqlite_claim.c — the SQLite backend's claim: promote due scheduled jobs,
  * then lease the first available ones in one UPDATE … RETURNING.
  *
- * Name and queue filters are `IN (?, …)` lists, so each combination of
- * list lengths is its own statement; the few in use (a runtime asks with
- * the same handler names every time) stay prepared in a small cache.
+ * Each name is its own slice of the claim order and each queue filter an
+ * `IN (?, …)` list, so each combination of list lengths is its own
+ * statement; the few in use (a runtime asks with the same handler names
+ * every time) stay prepared in a small cache.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,22 +19,44 @@ typedef struct keyed_claim {
     int64_t run_at;
 } keyed_claim;
 
+/* Append " AND queue IN (?p, …)" for n_queues queues starting at parameter `param`. */
+static void append_queue_filter(sqlite3_str *q, size_t n_queues, size_t param)
+{
+    if (n_queues == 0)
+        return;
+    sqlite3_str_appendall(q, " AND queue IN (");
+    for (size_t i = 0; i < n_queues; i++)
+        sqlite3_str_appendf(q, "%s?%llu", i > 0 ? ", " : "", (unsigned long long)(param + i));
+    sqlite3_str_appendall(q, ")");
+}
+
 /* The claim statement for these list lengths: ?1 lease_until, ?2 now,
- * ?3 limit, then the names, then the queues. NULL on failure. */
+ * ?3 limit, then the names, then the queues. NULL on failure.
+ *
+ * With names, each name reads its own slice of the available index in
+ * claim order and stops at the limit; the slices are then merged. Jobs of
+ * other names (for outside workers, say) are never read. Without names,
+ * every available job is sorted: fine for small queues, not for backlogs. */
 static char *claim_sql(size_t n_names, size_t n_queues)
 {
     sqlite3_str *q = sqlite3_str_new(NULL);
     sqlite3_str_appendall(q, "UPDATE chore_jobs SET state = 2, attempt = attempt + 1,"
                              " token = token + 1, lease_until = ?1, attempted_at = ?2"
-                             " WHERE id IN (SELECT id FROM chore_jobs WHERE state = 1");
-    size_t param = 4;
-    for (int list = 0; list < 2; list++) {
-        size_t count = list == 0 ? n_names : n_queues;
-        if (count == 0)
-            continue;
-        sqlite3_str_appendall(q, list == 0 ? " AND name IN (" : " AND queue IN (");
-        for (size_t i = 0; i < count; i++)
-            sqlite3_str_appendf(q, "%s?%llu", i > 0 ? ", " : "", (unsigned long long)param++);
+                             " WHERE id IN (");
+    size_t queue_param = 4 + n_names;
+    if (n_names == 0) {
+        sqlite3_str_appendall(q, "SELECT id FROM chore_jobs WHERE state = 1");
+        append_queue_filter(q, n_queues, queue_param);
+    } else {
+        sqlite3_str_appendall(q, "SELECT id FROM (");
+        for (size_t i = 0; i < n_names; i++) {
+            sqlite3_str_appendf(q,
+                                "%sSELECT * FROM (SELECT id, priority, run_at FROM chore_jobs"
+                                " WHERE state = 1 AND name = ?%llu",
+                                i > 0 ? " UNION ALL " : "", (unsigned long long)(4 + i));
+            append_queue_filter(q, n_queues, queue_param);
+            sqlite3_str_appendall(q, " ORDER BY priority, run_at, id LIMIT ?3)");
+        }
         sqlite3_str_appendall(q, ")");
     }
     sqlite3_str_appendall(q, " ORDER BY priority, run_at, id LIMIT ?3)"

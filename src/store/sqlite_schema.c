@@ -36,8 +36,9 @@ static const char *const migrations[SQ_SCHEMA_VERSION] = {
     " finished_at INTEGER,"
     " errors TEXT" /* JSON [{attempt, at, error}], oldest first */
     ");"
-    /* Claim order; rowid (id) is the implicit last column. */
-    "CREATE INDEX chore_jobs_available ON chore_jobs(priority, run_at) WHERE state = 1;"
+    /* Claim order per name; rowid (id) is the implicit last column. Per
+     * name, so that jobs nobody here handles cost a claim nothing. */
+    "CREATE INDEX chore_jobs_available ON chore_jobs(name, priority, run_at) WHERE state = 1;"
     /* Promotion of due jobs, next_run_at. */
     "CREATE INDEX chore_jobs_scheduled ON chore_jobs(run_at) WHERE state = 0;"
     /* Rescue of expired leases and deadlines. */

@@ -38,6 +38,58 @@ static void many_jobs_complete_exactly_once(void **state)
     probe_destroy(&p);
 }
 
+/* Enqueue n jobs named "work" from a thread. */
+typedef struct enqueuer {
+    chore *c;
+    int n;
+    int failures;
+} enqueuer;
+
+static void *enqueue_many(void *arg)
+{
+    enqueuer *e = arg;
+    for (int i = 0; i < e->n; i++) {
+        int64_t id;
+        if (chore_enqueue(e->c, "work", NULL, NULL, &id) != CHORE_OK)
+            e->failures++;
+    }
+    return NULL;
+}
+
+static void two_instances_share_one_file(void **state)
+{
+    (void)state;
+    fixture f;
+    chore_config cfg = {.workers = 2};
+    fixture_open(&f, &cfg);
+    chore *peer = fixture_open_peer(&f, &cfg);
+    probe a, b;
+    probe_init(&a, CHORE_OK);
+    probe_init(&b, CHORE_OK);
+    assert_int_equal(chore_handle(f.c, "work", probe_handler, &a, NULL), CHORE_OK);
+    assert_int_equal(chore_handle(peer, "work", probe_handler, &b, NULL), CHORE_OK);
+    assert_int_equal(chore_start(f.c), CHORE_OK);
+    assert_int_equal(chore_start(peer), CHORE_OK);
+    enqueuer ea = {f.c, 1000, 0}, eb = {peer, 1000, 0};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, enqueue_many, &ea);
+    pthread_create(&tb, NULL, enqueue_many, &eb);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(ea.failures + eb.failures, 0);
+    assert_int_equal(chore_wait_idle(f.c, WAIT_MS), CHORE_OK);
+    assert_int_equal(chore_wait_idle(peer, WAIT_MS), CHORE_OK);
+    int64_t counts[CHORE_STATE_COUNT];
+    assert_int_equal(chore_count_by_state(f.c, counts), CHORE_OK);
+    assert_int_equal(counts[CHORE_COMPLETED], 2000);
+    /* no lease lapsed, so no job ran twice */
+    assert_int_equal(probe_calls(&a) + probe_calls(&b), 2000);
+    chore_close(peer);
+    fixture_close(&f);
+    probe_destroy(&a);
+    probe_destroy(&b);
+}
+
 static void failures_follow_the_backoff_schedule_then_discard(void **state)
 {
     (void)state;
@@ -251,6 +303,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(many_jobs_complete_exactly_once),
+        cmocka_unit_test(two_instances_share_one_file),
         cmocka_unit_test(failures_follow_the_backoff_schedule_then_discard),
         cmocka_unit_test(jitter_keeps_retries_within_bounds),
         cmocka_unit_test(discard_and_snooze),

@@ -118,6 +118,7 @@ typedef struct chore_config {
     const char *const *queues;    /* NULL-terminated queues to work; NULL = every queue */
     chore_clock *clock;           /* NULL = the system clock */
     uint64_t seed;                /* seeds backoff jitter; 0 = from the time */
+    int64_t misfire_ms;           /* a schedule's slot this late is missed; default 60000 */
 } chore_config;
 
 /* ---------------------------------------------------------------- instance */
@@ -309,6 +310,123 @@ int chore_job_delete(chore *c, int64_t id);
 int chore_count_by_state(chore *c, int64_t counts[CHORE_STATE_COUNT]);
 /* Delete final jobs that finished before `before_ms`; *pruned (may be NULL) counts them. */
 int chore_prune(chore *c, int64_t before_ms, int64_t *pruned);
+
+/* ---------------------------------------------------------------- schedules */
+
+/* What to do with slots missed while no process ran the schedule. A slot is
+ * missed when it is more than misfire_ms late. Stored as these numbers. */
+typedef enum chore_missed {
+    CHORE_MISSED_ONCE = 0, /* default: one job for all the missed slots */
+    CHORE_MISSED_SKIP = 1, /* none: missed slots are dropped */
+    CHORE_MISSED_EACH = 2, /* a job per missed slot, the newest missed_cap of them */
+} chore_missed;
+
+/* What to do when a slot comes while the previous fire's job is not final. */
+typedef enum chore_overlap {
+    CHORE_OVERLAP_ALLOW = 0,     /* default: enqueue anyway */
+    CHORE_OVERLAP_SKIP = 1,      /* drop the slot */
+    CHORE_OVERLAP_QUEUE_ONE = 2, /* keep one slot waiting; enqueue it when the job is final */
+} chore_overlap;
+
+/* Options of a schedule. A zeroed field takes the default beside it. */
+typedef struct chore_schedule_opts {
+    const char *zone;         /* IANA zone; default "UTC" (a CRON_TZ= prefix wins) */
+    const char *queue;        /* of each fire's job; default "default" */
+    int priority;             /* of each fire's job */
+    int max_attempts;         /* of each fire's job; 0 = retry forever */
+    int64_t timeout_ms;       /* of each fire's job; 0 = none */
+    chore_missed missed;
+    int missed_cap;           /* CHORE_MISSED_EACH: at most this many jobs; default 10 */
+    chore_overlap overlap;
+} chore_schedule_opts;
+
+/*
+ * Add or update the schedule `name`: fire `job` with `payload` (JSON; NULL
+ * = "{}") at every slot of the cron expression `cron`. The schedule lives
+ * in the store; each slot fires once across restarts and processes. A new
+ * schedule's first slot is the first after now; an update keeps the slot
+ * history. CHORE_EINVAL for a bad expression or zone (see chore_cron_parse
+ * for the reason), CHORE_EJSON for a bad payload.
+ */
+int chore_schedule(chore *c, const char *name, const char *cron, const char *job,
+                   const char *payload, const chore_schedule_opts *opts);
+/* Remove a schedule; jobs it enqueued stay. CHORE_ENOTFOUND if none. */
+int chore_unschedule(chore *c, const char *name);
+/* Pause or resume a schedule. Slots that pass while paused are missed slots. */
+int chore_schedule_pause(chore *c, const char *name);
+int chore_schedule_resume(chore *c, const char *name);
+
+/* A schedule as stored, with its next slot. */
+typedef struct chore_schedule_info {
+    char *name;
+    char *cron;
+    char *zone;
+    char *job;
+    char *payload;
+    char *queue;
+    int priority;
+    int max_attempts;
+    int64_t timeout_ms;
+    chore_missed missed;
+    int missed_cap;
+    chore_overlap overlap;
+    bool paused;
+    int64_t last_fire_ms; /* the last slot claimed (at creation: the creation time) */
+    int64_t last_job_id;  /* 0 = none yet */
+    int64_t next_fire_ms; /* the next slot; 0 = never */
+} chore_schedule_info;
+
+/* Every schedule, by name. Free with chore_schedule_list_free. */
+int chore_schedule_list(chore *c, chore_schedule_info **out, size_t *n);
+void chore_schedule_list_free(chore_schedule_info *items, size_t n);
+
+/* ---------------------------------------------------------------- cron */
+
+/*
+ * A parsed cron expression with its time zone (syntax and daylight-saving
+ * rules in docs/CRON.md): 5 fields, or 6 with seconds first; `*`, lists,
+ * ranges, steps, month and weekday names, 7 = Sunday; @yearly @annually
+ * @monthly @weekly @daily @midnight @hourly; @every DURATION (90s, 1h30m;
+ * fires at multiples of the duration since the Unix epoch); an optional
+ * "CRON_TZ=Zone " prefix. Immutable once parsed: any number of threads may
+ * use one at once.
+ */
+typedef struct chore_cron chore_cron;
+
+/* chore_cron_explain's text always fits in this many bytes. */
+#define CHORE_CRON_EXPLAIN_MAX 1024
+
+/*
+ * Parse `expr` in zone `zone` (an IANA name such as "America/New_York",
+ * read from /usr/share/zoneinfo; NULL = "UTC"; a "CRON_TZ=Zone " prefix in
+ * expr overrides it). On failure *out is NULL and err (errlen > 0) holds
+ * one line naming the field and the problem, e.g. "minute: 60 is out of
+ * range 0-59". CHORE_EINVAL for a bad expression or zone name,
+ * CHORE_ENOTFOUND for an unknown zone, CHORE_ENOMEM.
+ */
+int chore_cron_parse(chore_cron **out, const char *expr, const char *zone, char *err,
+                     size_t errlen);
+
+/*
+ * The first fire strictly after after_ms (both milliseconds since the Unix
+ * epoch; fires fall on whole seconds). CHORE_ENOTFOUND when the expression
+ * never fires again (e.g. "0 0 30 2 *") or not before year 10000;
+ * CHORE_EINVAL for a NULL argument or an after_ms outside years 1-9999.
+ */
+int chore_cron_next(const chore_cron *cron, int64_t after_ms, int64_t *next_ms);
+
+/*
+ * A human reading of the expression into buf, e.g. "at 02:30 every day,
+ * America/New_York". CHORE_EINVAL when buf is NULL or too small (it then
+ * holds as much as fits); CHORE_CRON_EXPLAIN_MAX bytes are always enough.
+ */
+int chore_cron_explain(const chore_cron *cron, char *buf, size_t len);
+
+/* The expression's zone name ("UTC" by default); valid while cron lives. */
+const char *chore_cron_zone(const chore_cron *cron);
+
+/* Free a parsed expression. NULL is a no-op. */
+void chore_cron_free(chore_cron *cron);
 
 #ifdef __cplusplus
 }

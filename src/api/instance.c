@@ -15,6 +15,7 @@ enum {
     DEFAULT_POLL_MS = 100,
     DEFAULT_RESCUE_MS = 1000,
     DEFAULT_PRUNE_MS = 60000,
+    DEFAULT_MISFIRE_MS = 60000,
 };
 #define DEFAULT_RETENTION_MS (24LL * 3600 * 1000)
 #define DEFAULT_STORE "sqlite:chore.db"
@@ -40,9 +41,11 @@ static int fill_config(chore_config *out, const chore_config *cfg)
         out->retention_ms = DEFAULT_RETENTION_MS;
     if (out->prune_interval_ms == 0)
         out->prune_interval_ms = DEFAULT_PRUNE_MS;
+    if (out->misfire_ms == 0)
+        out->misfire_ms = DEFAULT_MISFIRE_MS;
     if (out->workers < 0 || out->workers > 1024 || out->fetch_batch < 0 ||
         out->fetch_batch > 10000 || out->lease_ms < 3 || out->poll_interval_ms < 0 ||
-        out->rescue_interval_ms < 0 || out->prune_interval_ms < 0 ||
+        out->rescue_interval_ms < 0 || out->prune_interval_ms < 0 || out->misfire_ms < 0 ||
         (out->durability != CHORE_DURABLE_FULL && out->durability != CHORE_DURABLE_PROCESS))
         return CHORE_EINVAL;
     return CHORE_OK;
@@ -77,8 +80,11 @@ static void on_clock_moved(void *ud)
 {
     chore *c = ud;
     pthread_mutex_lock(&c->mu);
+    c->clock_moves++;
     c->idle = false; /* something may be due now: the dispatcher looks again */
+    c->scheduler_idle = false;
     pthread_cond_broadcast(&c->dispatch_cond);
+    pthread_cond_broadcast(&c->sched_cond);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -89,7 +95,8 @@ static int init_sync(chore *c)
     if (pthread_mutex_init(&c->batch_mu, NULL) != 0)
         return CHORE_ENOMEM;
     if (clock_cond_init(&c->dispatch_cond) != CHORE_OK || clock_cond_init(&c->work_cond) != CHORE_OK ||
-        clock_cond_init(&c->idle_cond) != CHORE_OK || clock_cond_init(&c->batch_cond) != CHORE_OK)
+        clock_cond_init(&c->idle_cond) != CHORE_OK || clock_cond_init(&c->batch_cond) != CHORE_OK ||
+        clock_cond_init(&c->sched_cond) != CHORE_OK)
         return CHORE_ENOMEM;
     return CHORE_OK;
 }
@@ -153,6 +160,7 @@ void chore_close(chore *c)
         pthread_cond_destroy(&c->work_cond);
         pthread_cond_destroy(&c->idle_cond);
         pthread_cond_destroy(&c->batch_cond);
+        pthread_cond_destroy(&c->sched_cond);
     }
     rt_free_handlers(c);
     for (size_t i = 0; c->queues != NULL && c->queues[i] != NULL; i++)

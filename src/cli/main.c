@@ -1,7 +1,7 @@
 /*
  * main.c — the `chore` command: picks the subcommand and prints usage.
  * The subcommands live in admin_cmds.c (enqueue, jobs, job, retry,
- * cancel) and bench.c (bench). Exit status: 0 ok, 1 runtime failure,
+ * cancel), bench.c (bench) and cron_cmds.c (cron). Exit status: 0 ok, 1 runtime failure,
  * 2 bad usage or bad input, with a one-line reason on stderr.
  */
 #include <stdio.h>
@@ -9,6 +9,7 @@
 
 #include "chore.h"
 #include "cli_util.h"
+#include "cron_cmds.h"
 
 static const char usage_text[] =
     "usage: chore <command> [arguments]\n"
@@ -24,8 +25,10 @@ static const char usage_text[] =
     "  cancel ID               cancel a job that is not final\n"
     "  bench [--jobs N] [--workers N] [--fetch-batch N] [--durability full|process]\n"
     "        [--store URL] [--json]\n"
-    "        [--durability full|process]\n"
     "                          measure throughput, latency and memory\n"
+    "  cron next EXPR [--tz ZONE] [--from RFC3339] [--count N] [--explain]\n"
+    "                          print the next fires as RFC 3339 UTC instants\n"
+    "  cron bench [--seconds S]  next-fire computations per second\n"
     "  version                 print the version\n"
     "  help                    print this text\n"
     "\n"
@@ -44,6 +47,7 @@ static const command commands[] = {
     {"retry", cli_cmd_retry},
     {"cancel", cli_cmd_cancel},
     {"bench", cli_cmd_bench},
+    {"cron", cli_cmd_cron},
     {CLI_BENCH_REOPEN_CMD, cli_cmd_bench_reopen},
 };
 

@@ -267,6 +267,7 @@ void *rt_dispatcher_main(void *arg)
 
     pthread_mutex_lock(&c->mu);
     for (;;) {
+        uint64_t moves = c->clock_moves;
         now = chore_clock_now(c->clock);
         bool busy = false;
         if (c->n_outcomes > 0) {
@@ -300,7 +301,7 @@ void *rt_dispatcher_main(void *arg)
                 busy = busy || got > 0;
             }
         }
-        bool idle = !busy && c->n_outcomes == 0 && c->queued == 0 && c->n_inflight == 0 &&
+        bool idle = !busy && moves == c->clock_moves && c->n_outcomes == 0 && c->queued == 0 && c->n_inflight == 0 &&
                     (!c->maybe_available || c->n_handlers == 0);
         if (idle != c->idle) {
             c->idle = idle;
@@ -309,7 +310,7 @@ void *rt_dispatcher_main(void *arg)
         }
         c->passes++;
         pthread_cond_broadcast(&c->idle_cond);
-        if (busy)
+        if (busy || moves != c->clock_moves)
             continue;
         int64_t deadline = min64(d.next_heartbeat, c->next_due_ms);
         if (c->accepting)

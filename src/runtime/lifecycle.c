@@ -52,6 +52,9 @@ int rt_start(chore *c)
     c->maybe_available = true;
     c->idle = false;
     c->next_due_ms = INT64_MAX;
+    c->scheduler_exit = false;
+    c->schedules_changed = true;
+    c->scheduler_idle = false;
     c->prefetch = 2 * (size_t)c->cfg.workers; /* grows as jobs are seen to finish */
     if (c->prefetch > (size_t)c->cfg.fetch_batch)
         c->prefetch = (size_t)c->cfg.fetch_batch;
@@ -69,6 +72,10 @@ int rt_start(chore *c)
         }
         c->n_workers_started++;
     }
+    if (pthread_create(&c->scheduler, NULL, rt_scheduler_main, c) != 0) {
+        join_all(c, true);
+        return CHORE_ETHREAD;
+    }
     pthread_mutex_lock(&c->mu);
     c->running = true;
     pthread_mutex_unlock(&c->mu);
@@ -82,6 +89,13 @@ int rt_stop(chore *c, int64_t grace_ms)
         pthread_mutex_unlock(&c->mu);
         return CHORE_OK;
     }
+    /* In the reverse order of the start: the scheduler, then the workers'
+     * supply, then the workers and the dispatcher. */
+    c->scheduler_exit = true;
+    pthread_cond_signal(&c->sched_cond);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->scheduler, NULL);
+    pthread_mutex_lock(&c->mu);
     c->accepting = false;
     c->stopping = true;
     while (c->queue_head != NULL) { /* claimed but never started */
@@ -126,9 +140,11 @@ int chore_wait_idle(chore *c, int64_t timeout_ms)
         return CHORE_EINVAL;
     pthread_mutex_lock(&c->mu);
     int64_t deadline = real_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    while (c->running && !c->idle && real_now_ms() < deadline)
+    while (c->running && !(c->idle && c->scheduler_idle) && real_now_ms() < deadline)
         real_wait(&c->idle_cond, &c->mu, deadline);
-    int rc = !c->running ? CHORE_ESTOPPED : c->idle ? CHORE_OK : CHORE_ETIMEDOUT;
+    int rc = !c->running                       ? CHORE_ESTOPPED
+             : c->idle && c->scheduler_idle ? CHORE_OK
+                                              : CHORE_ETIMEDOUT;
     pthread_mutex_unlock(&c->mu);
     return rc;
 }
@@ -138,11 +154,13 @@ int rt_sync(chore *c, int64_t timeout_ms)
     pthread_mutex_lock(&c->mu);
     uint64_t target = c->passes + 2; /* the pass running now may have begun before */
     int64_t deadline = real_now_ms() + timeout_ms;
-    while (c->running && c->passes < target && real_now_ms() < deadline) {
+    bool settled = false;
+    while (c->running && !(settled = c->passes >= target && c->scheduler_idle) &&
+           real_now_ms() < deadline) {
         pthread_cond_signal(&c->dispatch_cond);
         real_wait(&c->idle_cond, &c->mu, deadline);
     }
-    int rc = !c->running ? CHORE_ESTOPPED : c->passes >= target ? CHORE_OK : CHORE_ETIMEDOUT;
+    int rc = !c->running ? CHORE_ESTOPPED : settled ? CHORE_OK : CHORE_ETIMEDOUT;
     pthread_mutex_unlock(&c->mu);
     return rc;
 }

@@ -104,7 +104,16 @@ struct chore {
     bool idle;             /* the dispatcher found nothing to do */
     int64_t next_due_ms;   /* earliest scheduled run_at known */
     uint64_t passes;       /* dispatcher loop passes, for rt_sync */
+    uint64_t clock_moves;  /* times a manual clock moved: a pass that saw an
+                              older count may not call itself idle */
     uint64_t rng;
+
+    /* The scheduler thread (scheduler.c). */
+    pthread_cond_t sched_cond;  /* the scheduler waits here */
+    bool schedules_changed;     /* reread the store's schedules */
+    bool scheduler_exit;
+    bool scheduler_idle;        /* nothing due: it sleeps until the next slot */
+    pthread_t scheduler;
 
     pthread_t dispatcher;
     pthread_t *workers;
@@ -120,6 +129,10 @@ void rt_jobs_arrived(chore *c, int64_t due_ms);
 void *rt_dispatcher_main(void *arg);
 /* A worker thread. */
 void *rt_worker_main(void *arg);
+/* The scheduler thread. */
+void *rt_scheduler_main(void *arg);
+/* Tell the scheduler to reread the schedules (one changed). Takes `mu`. */
+void rt_schedules_changed(chore *c);
 
 /* The outcome of a failed attempt: a retry after backoff, or a discard
  * when the attempts are used up. Call with `mu` held (uses c->rng). */
@@ -160,7 +173,8 @@ int rt_start(chore *c);
 int rt_stop(chore *c, int64_t grace_ms);
 void rt_join_leftover_workers(chore *c);
 /* Wait (real time, at most timeout_ms) until the dispatcher has made a
- * whole pass that began after this call: it has seen the clock as it is now.
+ * whole pass that began after this call, and the scheduler has nothing
+ * due: both have seen the clock as it is now.
  * For tests that cannot wait for idleness because a handler is blocked. */
 int rt_sync(chore *c, int64_t timeout_ms);
 

@@ -14,7 +14,7 @@
 #include "store/store.h"
 
 /* The schema version this code writes; a file with a newer one is refused. */
-#define SQ_SCHEMA_VERSION 1
+#define SQ_SCHEMA_VERSION 2
 
 /* Statements of the writer connection, prepared on first use and kept. */
 enum sq_wstmt {
@@ -38,6 +38,13 @@ enum sq_wstmt {
     SQ_W_ADMIN_CANCEL,
     SQ_W_ADMIN_REQUEUE,
     SQ_W_ADMIN_DELETE,
+    SQ_W_SCHED_PUT,
+    SQ_W_SCHED_REMOVE,
+    SQ_W_SCHED_PAUSE,
+    SQ_W_SCHED_FIRE_READ,
+    SQ_W_SCHED_FIRE_SET,
+    SQ_W_SCHED_PENDING_NEXT,
+    SQ_W_SCHED_RELEASE,
     SQ_W_COUNT
 };
 
@@ -48,6 +55,8 @@ enum sq_rstmt {
     SQ_R_COUNT_BY_STATE,
     SQ_R_NEXT_RUN_AT,
     SQ_R_DATA_VERSION,
+    SQ_R_SCHED_LIST,
+    SQ_R_SCHED_GET,
     SQ_R_COUNT
 };
 
@@ -112,6 +121,13 @@ int sq_schema_migrate(sqlite3 *db);
 
 /* ---- job operations (sqlite_jobs.c, sqlite_claim.c, sqlite_read.c) */
 
+/* Insert n jobs on db with the statements `find` (SQ_W_FIND_UNIQUE's SQL)
+ * and `ins` (SQ_W_INSERT's), inside the caller's transaction: a job whose
+ * unique key is live is not inserted, ids[i] is that job and duplicate[i]
+ * (may be NULL) is set. Statements are left reset. */
+int sq_insert_jobs(sqlite3 *db, sqlite3_stmt *find, sqlite3_stmt *ins, const store_new_job *jobs,
+                   size_t n, int64_t now_ms, int64_t *ids, bool *duplicate);
+
 int sq_enqueue(store *s, const store_new_job *jobs, size_t n, int64_t now_ms, int64_t *ids,
                bool *duplicate);
 int sq_enqueue_native(void *native, const store_new_job *jobs, size_t n, int64_t now_ms,
@@ -130,5 +146,16 @@ int sq_get(store *s, int64_t id, chore_job_info **out);
 int sq_list(store *s, const chore_list_query *q, chore_job_info **out, size_t *n,
             int64_t *next_cursor);
 int sq_count_by_state(store *s, int64_t counts[CHORE_STATE_COUNT]);
+
+/* ---- schedules (sqlite_schedules.c) */
+
+int sq_schedule_put(store *s, const store_schedule *sc, int64_t now_ms);
+int sq_schedule_remove(store *s, const char *name);
+int sq_schedule_set_paused(store *s, const char *name, bool paused, int64_t now_ms);
+int sq_schedule_list(store *s, store_schedule **out, size_t *n);
+int sq_schedule_get(store *s, const char *name, store_schedule **out);
+int sq_schedule_fire(store *s, const store_fire *fires, size_t n, int64_t now_ms,
+                     store_fire_result *results);
+int sq_schedule_release_pending(store *s, int64_t now_ms, size_t *enqueued);
 
 #endif /* CHORE_SQLITE_INTERNAL_H */

@@ -41,10 +41,9 @@ static int check_jobs(const store_new_job *jobs, size_t n, const int64_t *ids)
 }
 
 /* Insert the jobs with two prepared statements on db; the caller owns the
- * transaction. Statements are left reset. */
-static int insert_jobs(sqlite3 *db, sqlite3_stmt *find, sqlite3_stmt *ins,
-                       const store_new_job *jobs, size_t n, int64_t now_ms, int64_t *ids,
-                       bool *duplicate)
+ * transaction. Statements are left reset. Also used by sqlite_schedules.c. */
+int sq_insert_jobs(sqlite3 *db, sqlite3_stmt *find, sqlite3_stmt *ins, const store_new_job *jobs,
+                   size_t n, int64_t now_ms, int64_t *ids, bool *duplicate)
 {
     for (size_t i = 0; i < n; i++) {
         const store_new_job *j = &jobs[i];
@@ -116,7 +115,7 @@ static int enqueue_body(store *s, void *arg)
     sqlite3_stmt *ins = sq_wstmt(s, SQ_W_INSERT, &rc);
     if (ins == NULL)
         return rc;
-    return insert_jobs(s->w, find, ins, a->jobs, a->n, a->now_ms, a->ids, a->duplicate);
+    return sq_insert_jobs(s->w, find, ins, a->jobs, a->n, a->now_ms, a->ids, a->duplicate);
 }
 
 /* store_ops.enqueue: see store.h. */
@@ -157,7 +156,7 @@ int sq_enqueue_native(void *native, const store_new_job *jobs, size_t n, int64_t
     if (src != SQLITE_OK)
         rc = sq_fail(db, src);
     else
-        rc = insert_jobs(db, find, ins, jobs, n, now_ms, ids, duplicate);
+        rc = sq_insert_jobs(db, find, ins, jobs, n, now_ms, ids, duplicate);
     sqlite3_finalize(find);
     sqlite3_finalize(ins);
     if (rc == CHORE_OK) {

@@ -47,6 +47,33 @@ static const char *const migrations[SQ_SCHEMA_VERSION] = {
     "CREATE INDEX chore_jobs_final ON chore_jobs(finished_at) WHERE state >= 4;"
     "CREATE UNIQUE INDEX chore_jobs_unique ON chore_jobs(unique_key)"
     " WHERE unique_key IS NOT NULL AND state < 4;",
+
+    /* 1 -> 2: cron schedules (store_schedule). last_slot_ms is the slot
+     * compare-and-set that makes each slot fire once; 0 in last_job_id
+     * and pending_slot_ms means none. */
+    "CREATE TABLE chore_schedules ("
+    " name TEXT PRIMARY KEY,"
+    " expr TEXT NOT NULL,"
+    " zone TEXT NOT NULL,"
+    " job_name TEXT NOT NULL,"
+    " payload TEXT NOT NULL,"
+    " queue TEXT NOT NULL,"
+    " priority INTEGER NOT NULL,"
+    " max_attempts INTEGER NOT NULL,"
+    " timeout_ms INTEGER NOT NULL,"
+    " missed INTEGER NOT NULL," /* chore_missed */
+    " missed_cap INTEGER NOT NULL,"
+    " overlap INTEGER NOT NULL," /* chore_overlap */
+    " paused INTEGER NOT NULL,"
+    " last_slot_ms INTEGER NOT NULL,"
+    " last_job_id INTEGER NOT NULL DEFAULT 0,"
+    " pending_slot_ms INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    /* release_pending visits only the schedules with a waiting slot. */
+    "CREATE INDEX chore_schedules_pending ON chore_schedules(name)"
+    " WHERE pending_slot_ms != 0;",
 };
 
 static int exec(sqlite3 *db, const char *sql)

@@ -2,7 +2,8 @@
  * sqlite_store.c — the SQLite backend's frame: opening and closing the two
  * connections, the cached statements, transactions, errors, and the ops
  * table. The job operations live in sqlite_jobs.c, sqlite_claim.c and
- * sqlite_read.c; the schema in sqlite_schema.c.
+ * sqlite_read.c, the schedules in sqlite_schedules.c; the schema in
+ * sqlite_schema.c.
  *
  * One writer connection behind wmu carries every write (BEGIN IMMEDIATE);
  * one read connection behind rmu serves get, list, counts, next_run_at and
@@ -116,11 +117,50 @@ static const char *const wsql[SQ_W_COUNT] = {
                            " errors = NULL, finished_at = NULL, lease_until = NULL,"
                            " token = token + 1 WHERE id = ?1",
     [SQ_W_ADMIN_DELETE] = "DELETE FROM chore_jobs WHERE id = ?1",
+    /* Schedules (sqlite_schedules.c). An update keeps the slot history:
+     * last_slot_ms, last_job_id, pending_slot_ms, paused, created_at. */
+    [SQ_W_SCHED_PUT] =
+        "INSERT INTO chore_schedules(name, expr, zone, job_name, payload, queue, priority,"
+        " max_attempts, timeout_ms, missed, missed_cap, overlap, paused, last_slot_ms,"
+        " created_at, updated_at)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)"
+        " ON CONFLICT(name) DO UPDATE SET expr = excluded.expr, zone = excluded.zone,"
+        " job_name = excluded.job_name, payload = excluded.payload, queue = excluded.queue,"
+        " priority = excluded.priority, max_attempts = excluded.max_attempts,"
+        " timeout_ms = excluded.timeout_ms, missed = excluded.missed,"
+        " missed_cap = excluded.missed_cap, overlap = excluded.overlap,"
+        " updated_at = excluded.updated_at",
+    [SQ_W_SCHED_REMOVE] = "DELETE FROM chore_schedules WHERE name = ?1",
+    [SQ_W_SCHED_PAUSE] = "UPDATE chore_schedules SET paused = ?2, updated_at = ?3 WHERE name = ?1",
+    /* The last column: is the last fire's job live ("busy")? A deleted job is not. */
+    [SQ_W_SCHED_FIRE_READ] =
+        "SELECT paused, last_slot_ms, last_job_id, pending_slot_ms, overlap, job_name, payload,"
+        " queue, priority, max_attempts, timeout_ms,"
+        " EXISTS(SELECT 1 FROM chore_jobs WHERE id = last_job_id AND state < 4)"
+        " FROM chore_schedules WHERE name = ?1",
+    [SQ_W_SCHED_FIRE_SET] = "UPDATE chore_schedules SET last_slot_ms = ?2, last_job_id = ?3,"
+                            " pending_slot_ms = ?4 WHERE name = ?1",
+    /* The next releasable schedule after ?1 by name: a pending slot, not
+     * paused, and its last job final or gone. */
+    [SQ_W_SCHED_PENDING_NEXT] =
+        "SELECT name, pending_slot_ms, job_name, payload, queue, priority, max_attempts,"
+        " timeout_ms FROM chore_schedules AS sc"
+        " WHERE pending_slot_ms != 0 AND name > ?1 AND paused = 0"
+        " AND NOT EXISTS(SELECT 1 FROM chore_jobs WHERE id = sc.last_job_id AND state < 4)"
+        " ORDER BY name LIMIT 1",
+    [SQ_W_SCHED_RELEASE] = "UPDATE chore_schedules SET last_job_id = ?2, pending_slot_ms = 0"
+                           " WHERE name = ?1",
 };
 
 #define JOB_COLUMNS                                                                                \
     "id, name, queue, payload, unique_key, state, priority, attempt, max_attempts,"                \
     " timeout_ms, created_at, run_at, attempted_at, finished_at, lease_until"
+
+/* In the order of store_schedule's fields (see sqlite_schedules.c). */
+#define SCHEDULE_COLUMNS                                                                           \
+    "name, expr, zone, job_name, payload, queue, priority, max_attempts, timeout_ms, missed,"      \
+    " missed_cap, overlap, paused, last_slot_ms, last_job_id, pending_slot_ms, created_at,"        \
+    " updated_at"
 
 static const char *const rsql[SQ_R_COUNT] = {
     [SQ_R_GET] = "SELECT " JOB_COLUMNS ", errors FROM chore_jobs WHERE id = ?1",
@@ -130,6 +170,8 @@ static const char *const rsql[SQ_R_COUNT] = {
     [SQ_R_COUNT_BY_STATE] = "SELECT state, count(*) FROM chore_jobs GROUP BY state",
     [SQ_R_NEXT_RUN_AT] = "SELECT min(run_at) FROM chore_jobs WHERE state = 0",
     [SQ_R_DATA_VERSION] = "PRAGMA data_version",
+    [SQ_R_SCHED_LIST] = "SELECT " SCHEDULE_COLUMNS " FROM chore_schedules ORDER BY name",
+    [SQ_R_SCHED_GET] = "SELECT " SCHEDULE_COLUMNS " FROM chore_schedules WHERE name = ?1",
 };
 
 static sqlite3_stmt *cached_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql, int *rc)
@@ -371,4 +413,11 @@ const store_ops sqlite_store_ops = {
     .list = sq_list,
     .admin = sq_admin,
     .count_by_state = sq_count_by_state,
+    .schedule_put = sq_schedule_put,
+    .schedule_remove = sq_schedule_remove,
+    .schedule_set_paused = sq_schedule_set_paused,
+    .schedule_list = sq_schedule_list,
+    .schedule_get = sq_schedule_get,
+    .schedule_fire = sq_schedule_fire,
+    .schedule_release_pending = sq_schedule_release_pending,
 };

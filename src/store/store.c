@@ -69,3 +69,23 @@ void chore_job_list_free(chore_job_info *items, size_t n)
         job_info_clear(&items[i]);
     free(items);
 }
+
+void store_schedule_clear(store_schedule *sc)
+{
+    free(sc->name);
+    free(sc->expr);
+    free(sc->zone);
+    free(sc->job_name);
+    free(sc->payload);
+    free(sc->queue);
+    sc->name = sc->expr = sc->zone = sc->job_name = sc->payload = sc->queue = NULL;
+}
+
+void store_schedule_free(store_schedule *schedules, size_t n)
+{
+    if (schedules == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_schedule_clear(&schedules[i]);
+    free(schedules);
+}

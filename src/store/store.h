@@ -86,6 +86,47 @@ typedef enum store_admin_op {
     STORE_ADMIN_DELETE,
 } store_admin_op;
 
+/* A cron schedule as stored. Strings are owned (see store_schedule_free). */
+typedef struct store_schedule {
+    char *name;
+    char *expr;        /* the cron expression as given */
+    char *zone;        /* IANA zone name */
+    char *job_name;    /* what each fire enqueues */
+    char *payload;
+    char *queue;
+    int priority;
+    int max_attempts;
+    int64_t timeout_ms;
+    int missed;        /* chore_missed */
+    int missed_cap;
+    int overlap;       /* chore_overlap */
+    bool paused;
+    int64_t last_slot_ms;    /* the last slot claimed: later slots fire when due */
+    int64_t last_job_id;     /* the job of the last fire that enqueued one; 0 = none */
+    int64_t pending_slot_ms; /* CHORE_OVERLAP_QUEUE_ONE: a slot waiting for the last job; 0 = none */
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+} store_schedule;
+
+/* One schedule's fire: claim its slots with a compare-and-set on
+ * last_slot_ms, and enqueue a job for each of `slots` (oldest first; the
+ * runtime has applied the missed-slot policy) unless the overlap policy
+ * says otherwise. Slot S's job is named, paid and optioned from the
+ * schedule, runs at once, and has the unique key "schedule:<name>:<S>". */
+typedef struct store_fire {
+    const char *name;
+    int64_t expected_last_ms; /* compare: the last_slot_ms the runtime saw */
+    int64_t new_last_ms;      /* and set */
+    const int64_t *slots;
+    size_t n_slots;
+} store_fire;
+
+/* What one fire did. */
+typedef struct store_fire_result {
+    bool claimed;      /* the compare-and-set matched: this caller owns the slots */
+    size_t enqueued;   /* jobs inserted (0 when overlap skipped or queued them) */
+} store_fire_result;
+
 typedef struct store store; /* a backend's handle; starts with nothing common */
 
 /* The table every backend fills in. */
@@ -148,10 +189,49 @@ typedef struct store_ops {
      * same unique key. */
     int (*admin)(store *s, store_admin_op op, int64_t id, int64_t now_ms);
     int (*count_by_state)(store *s, int64_t counts[CHORE_STATE_COUNT]);
+
+    /* Schedules. */
+    /* Insert the schedule sc->name, or update it keeping its last slot,
+     * last job, pending slot and paused flag. On insert last_slot_ms =
+     * sc->last_slot_ms and paused = sc->paused. A NULL zone, payload or
+     * queue means "UTC", "{}", "default"; no name, expression or job name
+     * is CHORE_EINVAL. */
+    int (*schedule_put)(store *s, const store_schedule *sc, int64_t now_ms);
+    /* CHORE_ENOTFOUND when there is no such schedule. */
+    int (*schedule_remove)(store *s, const char *name);
+    /* Sets updated_at too. */
+    int (*schedule_set_paused)(store *s, const char *name, bool paused, int64_t now_ms);
+    /* Every schedule, by name. *out is a malloc'd array (NULL when none). */
+    int (*schedule_list)(store *s, store_schedule **out, size_t *n);
+    /* One schedule, freed with store_schedule_free(*out, 1). */
+    int (*schedule_get)(store *s, const char *name, store_schedule **out);
+    /* Apply n fires in one transaction. For each: when the schedule exists,
+     * is not paused and its last_slot_ms equals expected_last_ms, set it to
+     * new_last_ms (claimed); then by its overlap policy, judged by the
+     * state of last_job_id inside the transaction ("busy" = not final):
+     * ALLOW, or not busy: insert a job per slot, last_job_id = the newest;
+     * SKIP and busy: insert nothing; QUEUE_ONE and busy: pending_slot_ms =
+     * the newest slot, insert nothing. A claimed fire with slots first
+     * enqueues a pending slot whose last job is no longer busy, so slots
+     * never run out of order. A fire that does not match claims nothing and
+     * changes nothing; fires never change updated_at. results[i] (results
+     * may be NULL) says what fire i did; on failure nothing happened. */
+    int (*schedule_fire)(store *s, const store_fire *fires, size_t n, int64_t now_ms,
+                         store_fire_result *results);
+    /* For each schedule, not paused, with a pending slot whose last job is
+     * final or gone:
+     * insert the pending slot's job and clear the pending slot. *enqueued
+     * counts the jobs. */
+    int (*schedule_release_pending)(store *s, int64_t now_ms, size_t *enqueued);
 } store_ops;
 
 /* The backend for a URL's scheme ("sqlite:…"), and where the location starts. */
 const store_ops *store_backend_for(const char *url, const char **location);
+
+/* Free schedules returned by schedule_list / schedule_get. */
+void store_schedule_free(store_schedule *schedules, size_t n);
+/* Free the strings of one schedule, not the schedule itself. */
+void store_schedule_clear(store_schedule *schedule);
 
 /* Free claimed jobs returned by claim. */
 void store_claimed_free(store_claimed *jobs, size_t n);

@@ -61,5 +61,9 @@ extern const size_t store_conformance_jobs_tests_count;
  * admin, persistence). */
 extern const struct CMUnitTest store_conformance_admin_tests[];
 extern const size_t store_conformance_admin_tests_count;
+/* The tests of store_conformance_schedules.c (schedules: put, list,
+ * pause, remove, fire, overlap, release_pending). */
+extern const struct CMUnitTest store_conformance_schedules_tests[];
+extern const size_t store_conformance_schedules_tests_count;
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * store_conformance_threads.c — the concurrency part of the store
  * conformance suite: threads enqueue while other threads claim and finish,
- * through one store handle, and every job must complete exactly once.
+ * through one store handle, and every job must complete exactly once;
+ * threads race to fire one schedule's slots, and each fires once.
  * Written only against store_ops, like store_conformance.c.
  */
 #include <setjmp.h>
@@ -195,6 +196,102 @@ static void test_reads_beside_writes(void **state)
     g_ops->close(s);
 }
 
+/* Threads race to fire the same slots of one schedule, each reading the
+ * last slot and firing the next: each slot is claimed, and its job
+ * enqueued, exactly once. */
+#define RACERS 4
+#define RACE_SLOTS 200
+#define RACE_STEP 1000
+
+typedef struct race {
+    const store_ops *ops;
+    store *s;
+    int failures;               /* atomic */
+    int claims[RACE_SLOTS + 1]; /* per slot index, atomic */
+    int enqueued;               /* atomic */
+} race;
+
+static void *racer(void *arg)
+{
+    race *r = arg;
+    for (;;) {
+        store_schedule *sc = NULL;
+        if (r->ops->schedule_get(r->s, "race", &sc) != CHORE_OK) {
+            __atomic_add_fetch(&r->failures, 1, __ATOMIC_SEQ_CST);
+            return NULL;
+        }
+        int64_t last = sc->last_slot_ms;
+        store_schedule_free(sc, 1);
+        if (last >= T0 + (int64_t)RACE_SLOTS * RACE_STEP)
+            return NULL;
+        int64_t slot = last + RACE_STEP;
+        store_fire f = {.name = "race",
+                        .expected_last_ms = last,
+                        .new_last_ms = slot,
+                        .slots = &slot,
+                        .n_slots = 1};
+        store_fire_result res;
+        if (r->ops->schedule_fire(r->s, &f, 1, T0, &res) != CHORE_OK) {
+            __atomic_add_fetch(&r->failures, 1, __ATOMIC_SEQ_CST);
+            return NULL;
+        }
+        if (res.claimed) {
+            __atomic_add_fetch(&r->claims[(slot - T0) / RACE_STEP], 1, __ATOMIC_SEQ_CST);
+            __atomic_add_fetch(&r->enqueued, (int)res.enqueued, __ATOMIC_SEQ_CST);
+        }
+    }
+}
+
+static void test_concurrent_fire_once(void **state)
+{
+    (void)state;
+    char loc[600];
+    g_new_location(loc, sizeof loc);
+    race r = {.ops = g_ops};
+    char err[256];
+    assert_int_equal(g_ops->open(&r.s, loc, CHORE_DURABLE_PROCESS, err, sizeof err), CHORE_OK);
+    store_schedule sc = {.name = "race",
+                         .expr = "* * * * * *",
+                         .zone = "UTC",
+                         .job_name = "raced",
+                         .payload = "{}",
+                         .queue = "default",
+                         .overlap = CHORE_OVERLAP_ALLOW,
+                         .last_slot_ms = T0};
+    assert_int_equal(g_ops->schedule_put(r.s, &sc, T0), CHORE_OK);
+
+    pthread_t threads[RACERS];
+    for (int i = 0; i < RACERS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, racer, &r), 0);
+    for (int i = 0; i < RACERS; i++)
+        pthread_join(threads[i], NULL);
+
+    assert_int_equal(r.failures, 0);
+    assert_int_equal(r.claims[0], 0);
+    for (int k = 1; k <= RACE_SLOTS; k++)
+        assert_int_equal(r.claims[k], 1);
+    assert_int_equal(r.enqueued, RACE_SLOTS);
+    /* In the store: one job per slot, keyed by it. */
+    chore_list_query q = {.any_state = true, .limit = 10000};
+    chore_job_info *items = NULL;
+    size_t n = 0;
+    assert_int_equal(g_ops->list(r.s, &q, &items, &n, NULL), CHORE_OK);
+    assert_int_equal(n, RACE_SLOTS);
+    int seen[RACE_SLOTS + 1] = {0};
+    for (size_t i = 0; i < n; i++) {
+        long long slot = 0;
+        assert_non_null(items[i].unique_key);
+        assert_int_equal(sscanf(items[i].unique_key, "schedule:race:%lld", &slot), 1);
+        assert_true(slot > T0 && slot <= T0 + (long long)RACE_SLOTS * RACE_STEP);
+        assert_int_equal((slot - T0) % RACE_STEP, 0);
+        seen[(slot - T0) / RACE_STEP]++;
+    }
+    for (int k = 1; k <= RACE_SLOTS; k++)
+        assert_int_equal(seen[k], 1);
+    chore_job_list_free(items, n);
+    g_ops->close(r.s);
+}
+
 int store_conformance_run_threads(const char *suite_name, const store_ops *ops,
                                   store_location_fn new_location)
 {
@@ -203,6 +300,7 @@ int store_conformance_run_threads(const char *suite_name, const store_ops *ops,
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_enqueue_claim_finish),
         cmocka_unit_test(test_reads_beside_writes),
+        cmocka_unit_test(test_concurrent_fire_once),
     };
     return _cmocka_run_group_tests(suite_name, tests, sizeof tests / sizeof tests[0], NULL, NULL);
 }

@@ -1,0 +1,259 @@
+/* scheduler.c — the scheduler thread: fires cron schedules.
+ *
+ * It keeps every schedule of the store in memory with its parsed
+ * expression and sleeps on a timer heap until the earliest next slot. When
+ * slots come due it claims them in the store — one transaction for every
+ * schedule due at that moment — by a compare-and-set on each schedule's
+ * last slot, in the same transaction that enqueues the slots' jobs. So a
+ * slot fires once however many processes run the schedule and however
+ * often they restart; a process that loses the compare-and-set rereads the
+ * schedules. The store's schedules are reread when this process changes
+ * one, when a claim is lost, and every SCHEDULE_RELOAD_MS for changes made
+ * by other processes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pure/slots.h"
+#include "pure/timer_heap.h"
+#include "runtime/runtime.h"
+
+enum { SCHEDULE_RELOAD_MS = 1000 };
+
+/* A schedule as the scheduler holds it. */
+typedef struct entry {
+    store_schedule stored;
+    chore_cron *cron; /* NULL when the expression does not parse any more */
+    int64_t next_ms;  /* next slot; INT64_MAX = never */
+} entry;
+
+typedef struct scheduler {
+    chore *c;
+    entry *entries;
+    size_t n_entries;
+    timer_heap heap;
+    int64_t next_reload;
+    bool has_pending; /* some schedule keeps a slot waiting (QUEUE_ONE) */
+    /* scratch for one round of fires */
+    store_fire *fires;
+    store_fire_result *results;
+    int64_t *slots;
+    size_t cap_fires, cap_slots;
+} scheduler;
+
+static void free_entries(scheduler *s)
+{
+    for (size_t i = 0; i < s->n_entries; i++) {
+        chore_cron_free(s->entries[i].cron);
+        store_schedule_clear(&s->entries[i].stored);
+    }
+    free(s->entries);
+    s->entries = NULL;
+    s->n_entries = 0;
+    timer_heap_clear(&s->heap);
+}
+
+/* The next slot after `after`, INT64_MAX for never. */
+static int64_t next_slot(const entry *e, int64_t after)
+{
+    int64_t next = INT64_MAX;
+    if (e->cron == NULL || e->stored.paused || chore_cron_next(e->cron, after, &next) != CHORE_OK)
+        return INT64_MAX;
+    return next;
+}
+
+/* Reread every schedule from the store and rebuild the heap. */
+static int reload(scheduler *s)
+{
+    chore *c = s->c;
+    store_schedule *list = NULL;
+    size_t n = 0;
+    int rc = c->ops->schedule_list(c->st, &list, &n);
+    if (rc != CHORE_OK)
+        return rc;
+    entry *entries = calloc(n > 0 ? n : 1, sizeof *entries);
+    if (entries == NULL) {
+        store_schedule_free(list, n);
+        return CHORE_ENOMEM;
+    }
+    free_entries(s);
+    s->has_pending = false;
+    for (size_t i = 0; i < n; i++) {
+        entry *e = &entries[i];
+        e->stored = list[i];
+        char err[160];
+        if (chore_cron_parse(&e->cron, e->stored.expr, e->stored.zone, err, sizeof err) != CHORE_OK)
+            rt_log("error", "scheduler", "schedule %s: %s", e->stored.name, err);
+        e->next_ms = next_slot(e, e->stored.last_slot_ms);
+        s->has_pending = s->has_pending || e->stored.pending_slot_ms != 0;
+        if (e->next_ms != INT64_MAX && timer_heap_push(&s->heap, e->next_ms, e) != CHORE_OK)
+            rc = CHORE_ENOMEM;
+    }
+    free(list); /* the strings now belong to the entries */
+    s->entries = entries;
+    s->n_entries = n;
+    return rc;
+}
+
+/* How many slots a schedule may fire at once. */
+static size_t slot_cap(const entry *e)
+{
+    if (e->stored.missed != CHORE_MISSED_EACH || e->stored.missed_cap < 1)
+        return 1;
+    return e->stored.missed_cap < MAX_MISSED_CAP ? (size_t)e->stored.missed_cap : MAX_MISSED_CAP;
+}
+
+/* Make room for `fires` fires with `slots` slots in all. */
+static int grow_scratch(scheduler *s, size_t fires, size_t slots)
+{
+    if (fires > s->cap_fires) {
+        store_fire *f = realloc(s->fires, fires * sizeof *f);
+        if (f == NULL)
+            return CHORE_ENOMEM;
+        s->fires = f;
+        store_fire_result *r = realloc(s->results, fires * sizeof *r);
+        if (r == NULL)
+            return CHORE_ENOMEM;
+        s->results = r;
+        s->cap_fires = fires;
+    }
+    if (slots > s->cap_slots) {
+        int64_t *sl = realloc(s->slots, slots * sizeof *sl);
+        if (sl == NULL)
+            return CHORE_ENOMEM;
+        s->slots = sl;
+        s->cap_slots = slots;
+    }
+    return CHORE_OK;
+}
+
+/* Fire every schedule due at `now`: pop them off the heap, work out their
+ * slots, claim them in one transaction, push them back with their next
+ * slot. Returns how many jobs were enqueued, or a negative code. */
+static long fire_due(scheduler *s, int64_t now, bool *lost_claim)
+{
+    chore *c = s->c;
+    size_t due = 0, slots_needed = 0;
+    for (size_t i = 0; i < s->heap.n; i++) {
+        if (s->heap.entries[i].due_ms <= now) {
+            due++;
+            slots_needed += slot_cap(s->heap.entries[i].item);
+        }
+    }
+    if (due == 0)
+        return 0;
+    if (grow_scratch(s, due, slots_needed) != CHORE_OK)
+        return CHORE_ENOMEM; /* the heap is untouched: tried again next round */
+    entry **fired = (entry **)calloc(due, sizeof *fired);
+    if (fired == NULL)
+        return CHORE_ENOMEM;
+    size_t n = 0, slots_used = 0;
+    while (timer_heap_next(&s->heap) <= now) {
+        entry *e = timer_heap_pop(&s->heap).item;
+        int64_t *slots = s->slots + slots_used;
+        size_t cap = slot_cap(e);
+        slots_used += cap;
+        size_t k = 0;
+        int64_t newest = 0;
+        if (due_slots(e->cron, e->stored.last_slot_ms, now, (chore_missed)e->stored.missed, cap,
+                      c->cfg.misfire_ms, slots, &k, &newest) != CHORE_OK ||
+            newest == 0)
+            continue; /* nothing due after all; its next slot is pushed below */
+        s->fires[n] = (store_fire){.name = e->stored.name,
+                                   .expected_last_ms = e->stored.last_slot_ms,
+                                   .new_last_ms = newest,
+                                   .slots = slots,
+                                   .n_slots = k};
+        fired[n++] = e;
+    }
+    long enqueued = 0;
+    int rc = n > 0 ? c->ops->schedule_fire(c->st, s->fires, n, now, s->results) : CHORE_OK;
+    if (rc != CHORE_OK)
+        rt_log("error", "scheduler", "firing %zu schedules failed: %s (%s)", n,
+               chore_strerror(rc), c->ops->errmsg(c->st));
+    for (size_t i = 0; i < n; i++) {
+        entry *e = fired[i];
+        if (rc == CHORE_OK && s->results[i].claimed) {
+            e->stored.last_slot_ms = s->fires[i].new_last_ms;
+            enqueued += (long)s->results[i].enqueued;
+            if (e->stored.overlap == CHORE_OVERLAP_QUEUE_ONE)
+                s->has_pending = true; /* it may have queued a slot: look now and then */
+        } else if (rc == CHORE_OK) {
+            *lost_claim = true; /* another process fired it, or it changed */
+        }
+    }
+    free(fired);
+    /* Everything popped goes back with its next slot (a failed write is retried). */
+    for (size_t i = 0; i < s->n_entries; i++) {
+        entry *e = &s->entries[i];
+        if (e->next_ms <= now) {
+            e->next_ms = rc == CHORE_OK ? next_slot(e, e->stored.last_slot_ms)
+                                        : now + c->cfg.poll_interval_ms;
+            if (e->next_ms != INT64_MAX)
+                timer_heap_push(&s->heap, e->next_ms, e);
+        }
+    }
+    return rc == CHORE_OK ? enqueued : rc;
+}
+
+void *rt_scheduler_main(void *arg)
+{
+    scheduler s = {.c = arg};
+    chore *c = s.c;
+    pthread_mutex_lock(&c->mu);
+    while (!c->scheduler_exit) {
+        uint64_t moves = c->clock_moves;
+        int64_t now = chore_clock_now(c->clock);
+        bool reload_now = c->schedules_changed || now >= s.next_reload;
+        c->schedules_changed = false;
+        pthread_mutex_unlock(&c->mu);
+
+        if (reload_now) {
+            int rc = reload(&s);
+            if (rc != CHORE_OK)
+                rt_log("error", "scheduler", "reading schedules failed: %s", chore_strerror(rc));
+            s.next_reload = now + SCHEDULE_RELOAD_MS;
+        }
+        bool lost = false;
+        long enqueued = fire_due(&s, now, &lost);
+        if (s.has_pending) {
+            size_t released = 0;
+            if (c->ops->schedule_release_pending(c->st, now, &released) == CHORE_OK)
+                enqueued += (long)released;
+        }
+        if (enqueued > 0)
+            rt_jobs_arrived(c, now);
+
+        pthread_mutex_lock(&c->mu);
+        if (lost) {
+            c->schedules_changed = true;
+            continue;
+        }
+        if (c->schedules_changed || c->scheduler_exit || moves != c->clock_moves)
+            continue; /* look again: what it saw is already out of date */
+        c->scheduler_idle = true;
+        pthread_cond_broadcast(&c->idle_cond);
+        int64_t deadline = timer_heap_next(&s.heap);
+        deadline = deadline < s.next_reload ? deadline : s.next_reload;
+        if (s.has_pending && now + c->cfg.poll_interval_ms < deadline)
+            deadline = now + c->cfg.poll_interval_ms;
+        clock_wait(c->clock, &c->sched_cond, &c->mu, deadline);
+    }
+    c->scheduler_idle = true;
+    pthread_cond_broadcast(&c->idle_cond);
+    pthread_mutex_unlock(&c->mu);
+    free_entries(&s);
+    timer_heap_free(&s.heap);
+    free(s.fires);
+    free(s.results);
+    free(s.slots);
+    return NULL;
+}
+
+void rt_schedules_changed(chore *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->schedules_changed = true;
+    c->scheduler_idle = false;
+    pthread_cond_signal(&c->sched_cond);
+    pthread_mutex_unlock(&c->mu);
+}

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "chore.h"
+#include "bench_schedules.h"
 #include "cli_util.h"
 
 enum {
@@ -609,6 +610,8 @@ static int run_phases(const bench_cfg *b, bench_result *r)
 
 int cli_cmd_bench(int argc, char **argv)
 {
+    if (argc > 0 && strcmp(argv[0], "schedules") == 0)
+        return cli_cmd_bench_schedules(argc - 1, argv + 1);
     bench_cfg b = {
         .jobs = DEFAULT_JOBS,
         .workers = 4,

@@ -11,16 +11,29 @@
 #include "chore.h"
 #include "cli/cli_util.h"
 #include "cli/cron_cmds.h"
+#include "cli/schedule_cmds.h"
 
 int cli_cmd_cron(int argc, char **argv)
 {
     if (argc < 1)
-        return cli_error(CLI_USAGE, "cron needs a subcommand (next, bench)");
+        return cli_error(CLI_USAGE, "cron needs a subcommand (next, add, list, rm, pause, resume, bench)");
     if (strcmp(argv[0], "next") == 0)
         return cli_cmd_cron_next(argc - 1, argv + 1);
     if (strcmp(argv[0], "bench") == 0)
         return cli_cmd_cron_bench(argc - 1, argv + 1);
-    return cli_error(CLI_USAGE, "unknown cron subcommand '%s' (next, bench)", argv[0]);
+    if (strcmp(argv[0], "add") == 0)
+        return cli_cmd_cron_add(argc - 1, argv + 1);
+    if (strcmp(argv[0], "list") == 0)
+        return cli_cmd_cron_list(argc - 1, argv + 1);
+    if (strcmp(argv[0], "rm") == 0)
+        return cli_cmd_cron_rm(argc - 1, argv + 1);
+    if (strcmp(argv[0], "pause") == 0)
+        return cli_cmd_cron_pause(argc - 1, argv + 1);
+    if (strcmp(argv[0], "resume") == 0)
+        return cli_cmd_cron_resume(argc - 1, argv + 1);
+    return cli_error(CLI_USAGE,
+                     "unknown cron subcommand '%s' (next, bench, add, list, rm, pause, resume)",
+                     argv[0]);
 }
 
 static int64_t wall_now_ms(void)

@@ -1,18 +1,18 @@
 /* slots.c — due slots of a schedule without walking every missed one: a
  * per-second schedule down for a week has 604,800 missed slots, and only
- * the newest few matter. The window (now - d, now] doubles until it holds
- * enough slots. */
+ * the newest few matter. The window (horizon - d, horizon] doubles until
+ * it holds enough slots. */
 #include "pure/slots.h"
 
-/* Put the slots in (after, now] into ring[] (the newest `cap` of them). */
-static int collect(const chore_cron *cron, int64_t after, int64_t now, int64_t *ring, size_t cap,
-                   size_t *count)
+/* Put the slots in (after, until] into ring[] (the newest `cap` of them). */
+static int collect(const chore_cron *cron, int64_t after, int64_t until, int64_t *ring,
+                   size_t cap, size_t *count)
 {
     *count = 0;
     int64_t s = after;
     for (;;) {
         int rc = chore_cron_next(cron, s, &s);
-        if (rc == CHORE_ENOTFOUND || (rc == CHORE_OK && s > now))
+        if (rc == CHORE_ENOTFOUND || (rc == CHORE_OK && s > until))
             return CHORE_OK;
         if (rc != CHORE_OK)
             return rc;
@@ -21,16 +21,17 @@ static int collect(const chore_cron *cron, int64_t after, int64_t now, int64_t *
     }
 }
 
-int due_slots(const chore_cron *cron, int64_t last_ms, int64_t now_ms, chore_missed missed,
-              size_t cap, int64_t misfire_ms, int64_t *slots, size_t *n, int64_t *newest)
+int due_slots(const chore_cron *cron, int64_t last_ms, int64_t horizon_ms, int64_t now_ms,
+              chore_missed missed, size_t cap, int64_t misfire_ms, int64_t *slots, size_t *n,
+              int64_t *newest)
 {
     *n = 0;
     *newest = 0;
     size_t want = missed == CHORE_MISSED_EACH ? cap : 1;
     size_t count = 0;
     for (int64_t d = 1000;; d *= 2) {
-        int64_t after = now_ms - d > last_ms ? now_ms - d : last_ms;
-        int rc = collect(cron, after, now_ms, slots, want, &count);
+        int64_t after = horizon_ms - d > last_ms ? horizon_ms - d : last_ms;
+        int rc = collect(cron, after, horizon_ms, slots, want, &count);
         if (rc != CHORE_OK)
             return rc;
         if (count >= want || after == last_ms)

@@ -107,13 +107,13 @@ int64_t real_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait at most `ms` of real time. */
-static void wait_for_ms(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t ms)
+/* Wait at most `us` microseconds of real time. */
+static void wait_for_us(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t us)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    ts.tv_sec += us / 1000000;
+    ts.tv_nsec += (long)(us % 1000000) * 1000L;
     if (ts.tv_nsec >= 1000000000L) {
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
@@ -132,18 +132,23 @@ void real_wait(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t real_deadline_
     }
     int64_t left = real_deadline_ms - real_now_ms();
     if (left > 0)
-        wait_for_ms(cond, mu, left);
+        wait_for_us(cond, mu, left * 1000);
 }
 
 void clock_wait(const chore_clock *clock, pthread_cond_t *cond, pthread_mutex_t *mu,
                 int64_t deadline_ms)
 {
-    int64_t now = chore_clock_now(clock);
-    if (deadline_ms <= now)
+    if (deadline_ms <= chore_clock_now(clock))
         return;
     if (clock->manual || deadline_ms == INT64_MAX) {
         pthread_cond_wait(cond, mu); /* a manual clock's advance() wakes us */
         return;
     }
-    wait_for_ms(cond, mu, deadline_ms - now);
+    /* In microseconds: waking up to a millisecond late would show in every
+     * scheduled job's start. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t left_us = deadline_ms * 1000 - ((int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
+    if (left_us > 0)
+        wait_for_us(cond, mu, left_us);
 }

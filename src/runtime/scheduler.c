@@ -9,7 +9,8 @@
  * often they restart; a process that loses the compare-and-set rereads the
  * schedules. The store's schedules are reread when this process changes
  * one, when a claim is lost, and every SCHEDULE_RELOAD_MS for changes made
- * by other processes. */
+ * by other processes. Slots are claimed LOOKAHEAD_MS early; their jobs
+ * wait in `scheduled` until the slot. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,11 @@
 #include "pure/timer_heap.h"
 #include "runtime/runtime.h"
 
-enum { SCHEDULE_RELOAD_MS = 1000 };
+/* Slots are claimed and their jobs stored (to run at the slot) this long
+ * before the slot, so that at the slot only a claim stands between it and
+ * the job's start: thousands of schedules due in the same second start
+ * within milliseconds. */
+enum { SCHEDULE_RELOAD_MS = 1000, LOOKAHEAD_MS = 500 };
 
 /* A schedule as the scheduler holds it. */
 typedef struct entry {
@@ -129,12 +134,13 @@ static int grow_scratch(scheduler *s, size_t fires, size_t slots)
 /* Fire every schedule due at `now`: pop them off the heap, work out their
  * slots, claim them in one transaction, push them back with their next
  * slot. Returns how many jobs were enqueued, or a negative code. */
-static long fire_due(scheduler *s, int64_t now, bool *lost_claim)
+static long fire_due(scheduler *s, int64_t now, bool *lost_claim, int64_t *earliest)
 {
     chore *c = s->c;
+    int64_t horizon = now + LOOKAHEAD_MS;
     size_t due = 0, slots_needed = 0;
     for (size_t i = 0; i < s->heap.n; i++) {
-        if (s->heap.entries[i].due_ms <= now) {
+        if (s->heap.entries[i].due_ms <= horizon) {
             due++;
             slots_needed += slot_cap(s->heap.entries[i].item);
         }
@@ -147,15 +153,16 @@ static long fire_due(scheduler *s, int64_t now, bool *lost_claim)
     if (fired == NULL)
         return CHORE_ENOMEM;
     size_t n = 0, slots_used = 0;
-    while (timer_heap_next(&s->heap) <= now) {
+    while (timer_heap_next(&s->heap) <= horizon) {
         entry *e = timer_heap_pop(&s->heap).item;
         int64_t *slots = s->slots + slots_used;
         size_t cap = slot_cap(e);
         slots_used += cap;
         size_t k = 0;
         int64_t newest = 0;
-        if (due_slots(e->cron, e->stored.last_slot_ms, now, (chore_missed)e->stored.missed, cap,
-                      c->cfg.misfire_ms, slots, &k, &newest) != CHORE_OK ||
+        if (due_slots(e->cron, e->stored.last_slot_ms, horizon, now,
+                      (chore_missed)e->stored.missed, cap, c->cfg.misfire_ms, slots, &k,
+                      &newest) != CHORE_OK ||
             newest == 0)
             continue; /* nothing due after all; its next slot is pushed below */
         s->fires[n] = (store_fire){.name = e->stored.name,
@@ -175,6 +182,8 @@ static long fire_due(scheduler *s, int64_t now, bool *lost_claim)
         if (rc == CHORE_OK && s->results[i].claimed) {
             e->stored.last_slot_ms = s->fires[i].new_last_ms;
             enqueued += (long)s->results[i].enqueued;
+            if (s->fires[i].n_slots > 0 && s->fires[i].slots[0] < *earliest)
+                *earliest = s->fires[i].slots[0];
             if (e->stored.overlap == CHORE_OVERLAP_QUEUE_ONE)
                 s->has_pending = true; /* it may have queued a slot: look now and then */
         } else if (rc == CHORE_OK) {
@@ -185,7 +194,7 @@ static long fire_due(scheduler *s, int64_t now, bool *lost_claim)
     /* Everything popped goes back with its next slot (a failed write is retried). */
     for (size_t i = 0; i < s->n_entries; i++) {
         entry *e = &s->entries[i];
-        if (e->next_ms <= now) {
+        if (e->next_ms <= horizon) {
             e->next_ms = rc == CHORE_OK ? next_slot(e, e->stored.last_slot_ms)
                                         : now + c->cfg.poll_interval_ms;
             if (e->next_ms != INT64_MAX)
@@ -214,14 +223,18 @@ void *rt_scheduler_main(void *arg)
             s.next_reload = now + SCHEDULE_RELOAD_MS;
         }
         bool lost = false;
-        long enqueued = fire_due(&s, now, &lost);
+        int64_t earliest = INT64_MAX;
+        long enqueued = fire_due(&s, now, &lost, &earliest);
         if (s.has_pending) {
             size_t released = 0;
-            if (c->ops->schedule_release_pending(c->st, now, &released) == CHORE_OK)
+            if (c->ops->schedule_release_pending(c->st, now, &released) == CHORE_OK &&
+                released > 0) {
                 enqueued += (long)released;
+                earliest = now;
+            }
         }
         if (enqueued > 0)
-            rt_jobs_arrived(c, now);
+            rt_jobs_arrived(c, earliest > now ? earliest : now);
 
         pthread_mutex_lock(&c->mu);
         if (lost) {
@@ -233,6 +246,7 @@ void *rt_scheduler_main(void *arg)
         c->scheduler_idle = true;
         pthread_cond_broadcast(&c->idle_cond);
         int64_t deadline = timer_heap_next(&s.heap);
+        deadline = deadline == INT64_MAX ? deadline : deadline - LOOKAHEAD_MS;
         deadline = deadline < s.next_reload ? deadline : s.next_reload;
         if (s.has_pending && now + c->cfg.poll_interval_ms < deadline)
             deadline = now + c->cfg.poll_interval_ms;

@@ -225,7 +225,7 @@ int sq_claim(store *s, const store_claim_req *req, int64_t now_ms, store_claimed
     if (req->max == 0)
         return CHORE_OK;
     claim_args a = {req, now_ms, NULL, 0, NULL};
-    int rc = sq_write(s, claim_body, &a);
+    int rc = sq_write_unsynced(s, claim_body, &a); /* a lost claim is claimed again */
     if (rc != CHORE_OK) {
         free(a.jobs); /* the strings belong to a.items */
         keyed_free(a.items, a.n);

@@ -45,6 +45,8 @@ enum sq_wstmt {
     SQ_W_SCHED_FIRE_SET,
     SQ_W_SCHED_PENDING_NEXT,
     SQ_W_SCHED_RELEASE,
+    SQ_W_SYNC_NORMAL,
+    SQ_W_SYNC_FULL,
     SQ_W_COUNT
 };
 
@@ -72,6 +74,8 @@ typedef struct sq_claim_cached {
 struct store {
     pthread_mutex_t wmu; /* guards w, ws, claim_cache, claim_next */
     sqlite3 *w;
+    bool full_sync;      /* CHORE_DURABLE_FULL */
+    bool sync_lowered;   /* an unsynced write may have left synchronous=NORMAL */
     sqlite3_stmt *ws[SQ_W_COUNT];
     sq_claim_cached claim_cache[SQ_CLAIM_CACHE];
     size_t claim_next; /* the slot to evict next */
@@ -108,6 +112,10 @@ void sq_rollback(store *s);
 /* Run body(s, arg) in one write transaction under wmu: committed when it
  * returns CHORE_OK, rolled back otherwise. */
 int sq_write(store *s, int (*body)(store *s, void *arg), void *arg);
+/* The same for a write whose loss in a power cut costs nothing but work
+ * done again (a claim, a lease renewal): it commits without syncing the
+ * WAL. The next synced commit syncs it too, WAL frames being in order. */
+int sq_write_unsynced(store *s, int (*body)(store *s, void *arg), void *arg);
 /* Step a statement that returns no rows to completion and reset it. */
 int sq_step_done(sqlite3 *db, sqlite3_stmt *st);
 /* sqlite3_column_text copied with malloc; NULL column = NULL with *rc OK. */

@@ -282,7 +282,7 @@ int sq_heartbeat(store *s, const store_lease *leases, size_t n, int64_t now_ms, 
     if (leases == NULL)
         return sq_fail_msg(CHORE_EINVAL, "heartbeat: no leases");
     heartbeat_args a = {leases, n, now_ms + lease_ms, applied};
-    return sq_write(s, heartbeat_body, &a);
+    return sq_write_unsynced(s, heartbeat_body, &a); /* a lost renewal is renewed again */
 }
 
 /* ---------------------------------------------------------------- rescue, prune */

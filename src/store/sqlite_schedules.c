@@ -118,7 +118,8 @@ static int inserter_init(store *s, inserter *in)
     return CHORE_OK;
 }
 
-/* Insert slot's job for src (available now, keyed by schedule and slot).
+/* Insert slot's job for src (to run at the slot, or now when it has
+ * passed; keyed by schedule and slot).
  * *id is the job; *inserted is false when a live job had the key. */
 static int insert_slot(store *s, const inserter *in, const job_src *src, int64_t slot,
                        int64_t now_ms, int64_t *id, bool *inserted)
@@ -130,7 +131,7 @@ static int insert_slot(store *s, const inserter *in, const job_src *src, int64_t
                        .unique_key = src->key,
                        .priority = src->priority,
                        .max_attempts = src->max_attempts,
-                       .run_at_ms = now_ms,
+                       .run_at_ms = slot > now_ms ? slot : now_ms,
                        .timeout_ms = src->timeout_ms};
     bool dup = false;
     int rc = sq_insert_jobs(s->w, in->find, in->ins, &j, 1, now_ms, id, &dup);

@@ -117,6 +117,8 @@ static const char *const wsql[SQ_W_COUNT] = {
                            " errors = NULL, finished_at = NULL, lease_until = NULL,"
                            " token = token + 1 WHERE id = ?1",
     [SQ_W_ADMIN_DELETE] = "DELETE FROM chore_jobs WHERE id = ?1",
+    [SQ_W_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [SQ_W_SYNC_FULL] = "PRAGMA synchronous = FULL",
     /* Schedules (sqlite_schedules.c). An update keeps the slot history:
      * last_slot_ms, last_job_id, pending_slot_ms, paused, created_at. */
     [SQ_W_SCHED_PUT] =
@@ -261,9 +263,9 @@ int sq_commit(store *s)
     return rc;
 }
 
-int sq_write(store *s, int (*body)(store *s, void *arg), void *arg)
+/* One transaction around body, with wmu held. */
+static int write_locked(store *s, int (*body)(store *s, void *arg), void *arg)
 {
-    pthread_mutex_lock(&s->wmu);
     int rc = sq_begin(s);
     if (rc == CHORE_OK)
         rc = body(s, arg);
@@ -271,8 +273,50 @@ int sq_write(store *s, int (*body)(store *s, void *arg), void *arg)
         rc = sq_commit(s);
     else
         sq_rollback(s);
+    return rc;
+}
+
+/* Run a cached PRAGMA statement on the writer. */
+static int run_pragma(store *s, enum sq_wstmt which)
+{
+    int rc;
+    sqlite3_stmt *st = sq_wstmt(s, which, &rc);
+    return st == NULL ? rc : sq_step_done(s->w, st);
+}
+
+/* Put the writer back to synced commits if an unsynced write left it not. */
+static int restore_sync(store *s)
+{
+    if (!s->sync_lowered)
+        return CHORE_OK;
+    int rc = run_pragma(s, SQ_W_SYNC_FULL);
+    s->sync_lowered = rc != CHORE_OK;
+    return rc;
+}
+
+int sq_write(store *s, int (*body)(store *s, void *arg), void *arg)
+{
+    pthread_mutex_lock(&s->wmu);
+    int rc = restore_sync(s); /* a durable write is never committed unsynced */
+    if (rc == CHORE_OK)
+        rc = write_locked(s, body, arg);
     pthread_mutex_unlock(&s->wmu);
     return rc;
+}
+
+int sq_write_unsynced(store *s, int (*body)(store *s, void *arg), void *arg)
+{
+    pthread_mutex_lock(&s->wmu);
+    int rc = CHORE_OK;
+    if (s->full_sync && !s->sync_lowered) {
+        s->sync_lowered = true; /* set first: a half-run PRAGMA is restored too */
+        rc = run_pragma(s, SQ_W_SYNC_NORMAL);
+    }
+    if (rc == CHORE_OK)
+        rc = write_locked(s, body, arg);
+    int back = restore_sync(s);
+    pthread_mutex_unlock(&s->wmu);
+    return rc == CHORE_OK ? back : rc;
 }
 
 /* ---------------------------------------------------------------- open/close */
@@ -374,6 +418,7 @@ static int sqlite_open(store **out, const char *location, chore_durability durab
         open_error(err, errlen, "sqlite: could not create a mutex");
         return sq_fail_msg(CHORE_ESTORE, "sqlite: could not create a mutex");
     }
+    s->full_sync = durability == CHORE_DURABLE_FULL;
     int rc = open_conn(&s->w, location, durability, true);
     if (rc == CHORE_OK)
         rc = sq_schema_migrate(s->w);

@@ -112,7 +112,8 @@ typedef struct store_schedule {
  * last_slot_ms, and enqueue a job for each of `slots` (oldest first; the
  * runtime has applied the missed-slot policy) unless the overlap policy
  * says otherwise. Slot S's job is named, paid and optioned from the
- * schedule, runs at once, and has the unique key "schedule:<name>:<S>". */
+ * schedule, runs at S (at once when S has passed), and has the unique key
+ * "schedule:<name>:<S>". */
 typedef struct store_fire {
     const char *name;
     int64_t expected_last_ms; /* compare: the last_slot_ms the runtime saw */

@@ -79,7 +79,7 @@ static store_fire_result fire(fx *f, const char *name, int64_t expected, const i
 static void fire1(fx *f, const char *name, int64_t slot, size_t enqueued)
 {
     int64_t last = last_slot_of(f, name);
-    store_fire_result res = fire(f, name, last, &slot, 1, T0);
+    store_fire_result res = fire(f, name, last, &slot, 1, slot); /* on time */
     assert_true(res.claimed);
     assert_int_equal(res.enqueued, enqueued);
     assert_int_equal(last_slot_of(f, name), slot);
@@ -115,11 +115,12 @@ static int64_t job_count(fx *f)
     return total;
 }
 
-/* Claim the one available job, `id`, and complete it. */
+/* Claim the one due job, `id`, and complete it (late enough for any slot). */
 static void complete(fx *f, int64_t id)
 {
-    int64_t token = sc_claim_one(f, id, T0);
-    assert_true(sc_finish1(f, id, token, STORE_COMPLETE, 0, NULL, T0 + 1));
+    int64_t late = T0 + 100000 * (int64_t)SLOT;
+    int64_t token = sc_claim_one(f, id, late);
+    assert_true(sc_finish1(f, id, token, STORE_COMPLETE, 0, NULL, late + 1));
 }
 
 /* ---------------------------------------------------------------- put, get, list */
@@ -384,6 +385,23 @@ static void test_fire_job_fields(void **state)
     sc_claim_one(f, id, now);
 }
 
+/* A slot claimed before its time: its job waits, scheduled, for the slot. */
+static void test_fire_ahead_of_the_slot(void **state)
+{
+    fx *f = *state;
+    put(f, "early", CHORE_OVERLAP_ALLOW);
+    int64_t slot = T0 + SLOT;
+    store_fire_result res = fire(f, "early", T0, &slot, 1, slot - 300);
+    assert_true(res.claimed);
+    assert_int_equal(res.enqueued, 1);
+    int64_t id = 0;
+    assert_int_equal(jobs_with_key(f, "early", slot, &id), 1);
+    chore_job_info *info = sc_get(f, id);
+    assert_int_equal(info->state, CHORE_SCHEDULED);
+    assert_int_equal(info->run_at_ms, slot);
+    chore_job_info_free(info);
+}
+
 static void test_fire_several_and_zero_slots(void **state)
 {
     fx *f = *state;
@@ -607,7 +625,7 @@ static void test_fire_thousand_in_one_call(void **state)
                                 .slots = &slots[i],
                                 .n_slots = 1};
     }
-    assert_int_equal(f->ops->schedule_fire(f->s, fires, N, T0 + SLOT, res), CHORE_OK);
+    assert_int_equal(f->ops->schedule_fire(f->s, fires, N, T0 + SLOT + N, res), CHORE_OK);
     for (int i = 0; i < N; i++) {
         assert_true(res[i].claimed);
         assert_int_equal(res[i].enqueued, 1);
@@ -627,7 +645,7 @@ static void test_fire_thousand_in_one_call(void **state)
     store_schedule_free(all, n);
     assert_int_equal(jobs_with_key(f, names[N - 1], slots[N - 1], NULL), 1);
     /* The same call again claims nothing. */
-    assert_int_equal(f->ops->schedule_fire(f->s, fires, N, T0 + SLOT, res), CHORE_OK);
+    assert_int_equal(f->ops->schedule_fire(f->s, fires, N, T0 + SLOT + N, res), CHORE_OK);
     for (int i = 0; i < N; i++)
         assert_false(res[i].claimed);
     assert_int_equal(job_count(f), N);
@@ -644,6 +662,7 @@ const struct CMUnitTest store_conformance_schedules_tests[] = {
     SC_TEST(test_fire_claims_once),
     SC_TEST(test_fire_stale_or_paused_changes_nothing),
     SC_TEST(test_fire_job_fields),
+    SC_TEST(test_fire_ahead_of_the_slot),
     SC_TEST(test_fire_several_and_zero_slots),
     SC_TEST(test_overlap_skip),
     SC_TEST(test_overlap_queue_one),

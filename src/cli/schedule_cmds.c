@@ -1,0 +1,440 @@
+/*
+ * schedule_cmds.c — `chore cron add|list|rm|pause|resume`: the durable
+ * schedules of a store, managed from the command line. Each command opens
+ * the store named by --store (default sqlite:chore.db) with chore_open
+ * only — never chore_start — does one thing and closes it; a running
+ * daemon or program fires the schedules. Every argument is checked before
+ * the store is opened, so bad input (exit 2) stores nothing; a bad
+ * expression or zone is reported with chore_cron_parse's own message.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chore.h"
+#include "cli/cli_util.h"
+#include "cli/schedule_cmds.h"
+
+enum {
+    MAX_NAME_BYTES = 128, /* the library's limit on schedule, job and queue names */
+    MAX_MISSED_CAP = 1000 /* the library's limit on --missed-cap */
+};
+
+/* The exit status for a failed library call: bad input or a runtime failure. */
+static int status_for(int rc)
+{
+    return rc == CHORE_EINVAL || rc == CHORE_EJSON ? CLI_USAGE : CLI_FAIL;
+}
+
+/* Open the store at url without starting threads. Returns an exit status. */
+static int open_store(const char *url, chore **out)
+{
+    chore_config cfg = {.store = url, .workers = 1};
+    int rc = chore_open(out, &cfg);
+    if (rc != CHORE_OK)
+        return cli_error(status_for(rc), "cannot open store %s: %s", url, chore_strerror(rc));
+    return CLI_OK;
+}
+
+/* True when arg looks like a flag: "-x", "--x" (but not "-" alone). */
+static bool is_flag(const char *arg)
+{
+    return arg[0] == '-' && arg[1] != '\0';
+}
+
+/* A name the library accepts: 1 to 128 bytes, no control characters. */
+static bool valid_name(const char *name)
+{
+    size_t len = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++, len++) {
+        if (*p < 0x20 || *p == 0x7f || len >= MAX_NAME_BYTES)
+            return false;
+    }
+    return len > 0;
+}
+
+/* ---------------------------------------------------------------- names of policies */
+
+static const char *const missed_names[] = {"once", "skip", "each"};
+static const char *const overlap_names[] = {"allow", "skip", "queue-one"};
+
+/* The index of text in names[0..n), or -1. */
+static int find_name(const char *const *names, int n, const char *text)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(names[i], text) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static const char *missed_name(chore_missed m)
+{
+    return (unsigned)m < 3 ? missed_names[m] : "?";
+}
+
+static const char *overlap_name(chore_overlap o)
+{
+    return (unsigned)o < 3 ? overlap_names[o] : "?";
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/* An instant as an RFC 3339 string, or JSON null for 0 ("never"/"none"). */
+static json_t *instant_json(int64_t ms)
+{
+    if (ms == 0)
+        return json_null();
+    char buf[40];
+    cli_format_rfc3339_ms(ms, buf, sizeof buf);
+    return json_string(buf);
+}
+
+/* The payload as JSON itself when it parses, else as a string. */
+static json_t *payload_json(const char *payload)
+{
+    if (payload == NULL)
+        return json_null();
+    json_t *v = json_loads(payload, JSON_DECODE_ANY, NULL);
+    return v != NULL ? v : json_string(payload);
+}
+
+/* A string as JSON; null for NULL. */
+static json_t *string_json(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+/* Every field of a schedule as a JSON object. */
+static json_t *schedule_json(const chore_schedule_info *s)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    json_object_set_new(o, "name", string_json(s->name));
+    json_object_set_new(o, "cron", string_json(s->cron));
+    json_object_set_new(o, "zone", string_json(s->zone));
+    json_object_set_new(o, "job", string_json(s->job));
+    json_object_set_new(o, "payload", payload_json(s->payload));
+    json_object_set_new(o, "queue", string_json(s->queue));
+    json_object_set_new(o, "priority", json_integer(s->priority));
+    json_object_set_new(o, "max_attempts", json_integer(s->max_attempts));
+    json_object_set_new(o, "timeout_ms", json_integer(s->timeout_ms));
+    json_object_set_new(o, "missed", json_string(missed_name(s->missed)));
+    json_object_set_new(o, "missed_cap", json_integer(s->missed_cap));
+    json_object_set_new(o, "overlap", json_string(overlap_name(s->overlap)));
+    json_object_set_new(o, "paused", json_boolean(s->paused));
+    json_object_set_new(o, "last_fire", instant_json(s->last_fire_ms));
+    json_object_set_new(o, "last_job_id",
+                        s->last_job_id != 0 ? json_integer(s->last_job_id) : json_null());
+    json_object_set_new(o, "next_fire", instant_json(s->next_fire_ms));
+    return o;
+}
+
+/* Print a JSON value on one line of stdout and release it. */
+static int print_json(json_t *v)
+{
+    char *text = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    if (text == NULL)
+        return cli_error(CLI_FAIL, "out of memory");
+    puts(text);
+    free(text);
+    return CLI_OK;
+}
+
+/* Flush stdout; a failed write is a runtime failure. */
+static int finish_output(const char *cmd, int status)
+{
+    if (fflush(stdout) != 0)
+        return cli_error(CLI_FAIL, "%s: cannot write the output", cmd);
+    return status;
+}
+
+/* ---------------------------------------------------------------- add */
+
+/* Whether the store holds a schedule named `name`. Returns a CHORE_* code. */
+static int schedule_exists(chore *c, const char *name, bool *exists)
+{
+    chore_schedule_info *items = NULL;
+    size_t n = 0;
+    int rc = chore_schedule_list(c, &items, &n);
+    if (rc != CHORE_OK)
+        return rc;
+    *exists = false;
+    for (size_t i = 0; i < n && !*exists; i++)
+        *exists = items[i].name != NULL && strcmp(items[i].name, name) == 0;
+    chore_schedule_list_free(items, n);
+    return CHORE_OK;
+}
+
+int cli_cmd_cron_add(int argc, char **argv)
+{
+    const char *store_url = CLI_DEFAULT_STORE, *value = NULL;
+    const char *positional[4] = {NULL, NULL, NULL, NULL};
+    int n_positional = 0;
+    chore_schedule_opts opts = {0};
+    bool flags_done = false;
+
+    for (int i = 0; i < argc; i++) {
+        int m;
+        if (flags_done || !is_flag(argv[i])) {
+            if (n_positional == 4)
+                return cli_error(CLI_USAGE,
+                                 "cron add: unexpected argument '%s' (quote the expression)",
+                                 argv[i]);
+            positional[n_positional++] = argv[i];
+        } else if (strcmp(argv[i], "--") == 0) {
+            flags_done = true;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            store_url = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--tz", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            opts.zone = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--queue", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            if (!valid_name(value))
+                return cli_error(CLI_USAGE,
+                                 "--queue: not a queue name (1 to 128 bytes, no control "
+                                 "characters): '%s'",
+                                 value);
+            opts.queue = value;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--priority", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            if (!cli_parse_int(value, INT32_MIN, INT32_MAX, &opts.priority))
+                return cli_error(CLI_USAGE, "--priority: not an integer: '%s'", value);
+        } else if ((m = cli_flag_value(argc, argv, &i, "--max-attempts", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            if (!cli_parse_int(value, 0, INT32_MAX, &opts.max_attempts))
+                return cli_error(CLI_USAGE,
+                                 "--max-attempts: not a count (0 = retry forever): '%s'", value);
+        } else if ((m = cli_flag_value(argc, argv, &i, "--timeout", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            if (!cli_parse_duration_ms(value, &opts.timeout_ms))
+                return cli_error(CLI_USAGE,
+                                 "--timeout: not a duration like 90s, 1h30m or 500ms: '%s'",
+                                 value);
+        } else if ((m = cli_flag_value(argc, argv, &i, "--missed", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            int k = find_name(missed_names, 3, value);
+            if (k < 0)
+                return cli_error(CLI_USAGE, "--missed: expected once, skip or each: '%s'", value);
+            opts.missed = (chore_missed)k;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--missed-cap", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            if (!cli_parse_int(value, 1, MAX_MISSED_CAP, &opts.missed_cap))
+                return cli_error(CLI_USAGE, "--missed-cap: not a number from 1 to %d: '%s'",
+                                 MAX_MISSED_CAP, value);
+        } else if ((m = cli_flag_value(argc, argv, &i, "--overlap", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            int k = find_name(overlap_names, 3, value);
+            if (k < 0)
+                return cli_error(CLI_USAGE,
+                                 "--overlap: expected allow, skip or queue-one: '%s'", value);
+            opts.overlap = (chore_overlap)k;
+        } else {
+            return cli_error(CLI_USAGE, "cron add: unknown flag '%s'", argv[i]);
+        }
+    }
+    if (n_positional < 3)
+        return cli_error(CLI_USAGE, "usage: chore cron add NAME EXPR JOB [PAYLOAD] [--tz ZONE] "
+                                    "[--queue Q] [--priority N] [--max-attempts N] "
+                                    "[--timeout DURATION] [--missed once|skip|each] "
+                                    "[--missed-cap N] [--overlap allow|skip|queue-one] "
+                                    "[--store URL]");
+    const char *name = positional[0], *expr = positional[1], *job = positional[2];
+    const char *payload = positional[3];
+    if (!valid_name(name))
+        return cli_error(CLI_USAGE,
+                         "cron add: not a schedule name (1 to 128 bytes, no control characters)");
+    if (!valid_name(job))
+        return cli_error(CLI_USAGE,
+                         "cron add: not a job name (1 to 128 bytes, no control characters)");
+
+    /* the expression and zone first, for the parser's own message */
+    char err[256] = "";
+    chore_cron *cron = NULL;
+    int rc = chore_cron_parse(&cron, expr, opts.zone, err, sizeof err);
+    chore_cron_free(cron);
+    if (rc == CHORE_ENOMEM)
+        return cli_error(CLI_FAIL, "cron add: out of memory");
+    if (rc != CHORE_OK)
+        return cli_error(CLI_USAGE, "cron add: %s", err[0] != '\0' ? err : chore_strerror(rc));
+
+    chore *c = NULL;
+    int status = open_store(store_url, &c);
+    if (status != CLI_OK)
+        return status;
+    bool exists = false;
+    rc = schedule_exists(c, name, &exists);
+    if (rc == CHORE_OK)
+        rc = chore_schedule(c, name, expr, job, payload, &opts);
+    chore_close(c);
+    if (rc == CHORE_EJSON)
+        return cli_error(CLI_USAGE, "cron add: the payload is not valid JSON");
+    if (rc != CHORE_OK)
+        return cli_error(status_for(rc), "cron add: %s", chore_strerror(rc));
+    printf("%s %s\n", exists ? "updated" : "added", name);
+    return finish_output("cron add", CLI_OK);
+}
+
+/* ---------------------------------------------------------------- list */
+
+/* An instant for the table: RFC 3339 UTC, or `none` for 0. */
+static void table_instant(int64_t ms, const char *none, char *buf, size_t len)
+{
+    if (ms == 0)
+        snprintf(buf, len, "%s", none);
+    else
+        cli_format_rfc3339_ms(ms, buf, len);
+}
+
+/* Longer of w and the length of s. */
+static int widen(int w, const char *s)
+{
+    int l = s != NULL ? (int)strlen(s) : 0;
+    return l > w ? l : w;
+}
+
+/* Print the schedules as an aligned table with a header; nothing when none. */
+static void print_schedule_table(const chore_schedule_info *items, size_t n)
+{
+    if (n == 0)
+        return;
+    int name_w = 4, expr_w = 4, zone_w = 4, job_w = 3, last_w = 9;
+    for (size_t i = 0; i < n; i++) {
+        char last[40];
+        table_instant(items[i].last_fire_ms, "-", last, sizeof last);
+        name_w = widen(name_w, items[i].name);
+        expr_w = widen(expr_w, items[i].cron);
+        zone_w = widen(zone_w, items[i].zone);
+        job_w = widen(job_w, items[i].job);
+        last_w = widen(last_w, last);
+    }
+    printf("%-*s  %-*s  %-*s  %-*s  %-6s  %-*s  %s\n", name_w, "NAME", expr_w, "EXPR", zone_w,
+           "ZONE", job_w, "JOB", "STATE", last_w, "LAST_FIRE", "NEXT_FIRE");
+    for (size_t i = 0; i < n; i++) {
+        const chore_schedule_info *s = &items[i];
+        char last[40], next[40];
+        table_instant(s->last_fire_ms, "-", last, sizeof last);
+        table_instant(s->next_fire_ms, "never", next, sizeof next);
+        printf("%-*s  %-*s  %-*s  %-*s  %-6s  %-*s  %s\n", name_w, s->name ? s->name : "",
+               expr_w, s->cron ? s->cron : "", zone_w, s->zone ? s->zone : "", job_w,
+               s->job ? s->job : "", s->paused ? "paused" : "active", last_w, last, next);
+    }
+}
+
+int cli_cmd_cron_list(int argc, char **argv)
+{
+    const char *store_url = CLI_DEFAULT_STORE, *value = NULL;
+    bool json = false;
+    for (int i = 0; i < argc; i++) {
+        int m;
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            store_url = value;
+        } else if (is_flag(argv[i])) {
+            return cli_error(CLI_USAGE, "cron list: unknown flag '%s'", argv[i]);
+        } else {
+            return cli_error(CLI_USAGE, "cron list: unexpected argument '%s'", argv[i]);
+        }
+    }
+    chore *c = NULL;
+    int status = open_store(store_url, &c);
+    if (status != CLI_OK)
+        return status;
+    chore_schedule_info *items = NULL;
+    size_t n = 0;
+    int rc = chore_schedule_list(c, &items, &n);
+    chore_close(c);
+    if (rc != CHORE_OK)
+        return cli_error(status_for(rc), "cron list: %s", chore_strerror(rc));
+    if (json) {
+        json_t *root = json_object(), *arr = json_array();
+        if (root == NULL || arr == NULL) {
+            json_decref(root);
+            json_decref(arr);
+            chore_schedule_list_free(items, n);
+            return cli_error(CLI_FAIL, "out of memory");
+        }
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, schedule_json(&items[i]));
+        json_object_set_new(root, "schedules", arr);
+        status = print_json(root);
+    } else {
+        print_schedule_table(items, n);
+    }
+    chore_schedule_list_free(items, n);
+    return finish_output("cron list", status);
+}
+
+/* ---------------------------------------------------------------- rm, pause, resume */
+
+/* Parse "NAME [--store URL]", open the store, run `change` on NAME and
+ * print "<done> NAME". An unknown schedule is a runtime failure (exit 1). */
+static int schedule_change(const char *cmd, int (*change)(chore *, const char *),
+                           const char *done, int argc, char **argv)
+{
+    const char *store_url = CLI_DEFAULT_STORE, *value = NULL, *name = NULL;
+    bool flags_done = false;
+    for (int i = 0; i < argc; i++) {
+        int m;
+        if (flags_done || !is_flag(argv[i])) {
+            if (name != NULL)
+                return cli_error(CLI_USAGE, "%s: unexpected argument '%s'", cmd, argv[i]);
+            name = argv[i];
+        } else if (strcmp(argv[i], "--") == 0) {
+            flags_done = true;
+        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
+            if (m < 0)
+                return CLI_USAGE;
+            store_url = value;
+        } else {
+            return cli_error(CLI_USAGE, "%s: unknown flag '%s'", cmd, argv[i]);
+        }
+    }
+    if (name == NULL || name[0] == '\0')
+        return cli_error(CLI_USAGE, "%s: missing schedule NAME", cmd);
+    chore *c = NULL;
+    int status = open_store(store_url, &c);
+    if (status != CLI_OK)
+        return status;
+    int rc = change(c, name);
+    chore_close(c);
+    if (rc == CHORE_ENOTFOUND)
+        return cli_error(CLI_FAIL, "%s: no schedule named %s", cmd, name);
+    if (rc != CHORE_OK)
+        return cli_error(status_for(rc), "%s %s: %s", cmd, name, chore_strerror(rc));
+    printf("%s %s\n", done, name);
+    return finish_output(cmd, CLI_OK);
+}
+
+int cli_cmd_cron_rm(int argc, char **argv)
+{
+    return schedule_change("cron rm", chore_unschedule, "removed", argc, argv);
+}
+
+int cli_cmd_cron_pause(int argc, char **argv)
+{
+    return schedule_change("cron pause", chore_schedule_pause, "paused", argc, argv);
+}
+
+int cli_cmd_cron_resume(int argc, char **argv)
+{
+    return schedule_change("cron resume", chore_schedule_resume, "resumed", argc, argv);
+}

@@ -107,6 +107,35 @@ static void a_restart_keeps_the_slot_history_and_missed_slots_follow_policy(void
     fixture_close(&f);
 }
 
+static void one_job_per_slot_through_many_restarts(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, NULL);
+    assert_int_equal(chore_schedule(f.c, "r", EVERY_10S, "r.job", NULL, NULL), CHORE_OK);
+    for (int i = 0; i < 100; i++) { /* up 3 s, down 4 s: 700 s, 70 slots */
+        assert_int_equal(chore_start(f.c), CHORE_OK);
+        fixture_advance(&f, 3000);
+        chore_close(f.c);
+        chore_clock_advance(f.clock, 4000);
+        f.c = fixture_open_peer(&f, NULL);
+    }
+    assert_int_equal(chore_start(f.c), CHORE_OK);
+    fixture_idle(&f);
+    chore_job_info *items = NULL;
+    size_t n = 0;
+    chore_list_query q = {.any_state = true, .name = "r.job", .limit = 10000};
+    assert_int_equal(chore_job_list(f.c, &q, &items, &n, NULL), CHORE_OK);
+    assert_int_equal(n, 70);
+    for (size_t i = 0; i < n; i++) { /* slots 10 s apart, each once */
+        char key[64];
+        snprintf(key, sizeof key, "schedule:r:%lld", (long long)(T0 + 10000 * (70 - (int64_t)i)));
+        assert_string_equal(items[i].unique_key, key);
+    }
+    chore_job_list_free(items, n);
+    fixture_close(&f);
+}
+
 static void two_instances_fire_each_slot_once(void **state)
 {
     (void)state;
@@ -210,6 +239,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_slot_fires_one_job),
         cmocka_unit_test(a_restart_keeps_the_slot_history_and_missed_slots_follow_policy),
+        cmocka_unit_test(one_job_per_slot_through_many_restarts),
         cmocka_unit_test(two_instances_fire_each_slot_once),
         cmocka_unit_test(overlap_skip_drops_slots_while_the_job_runs),
         cmocka_unit_test(pause_resume_and_remove),

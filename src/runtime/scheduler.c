@@ -8,8 +8,9 @@
  * slot fires once however many processes run the schedule and however
  * often they restart; a process that loses the compare-and-set rereads the
  * schedules. The store's schedules are reread when this process changes
- * one, when a claim is lost, and every SCHEDULE_RELOAD_MS for changes made
- * by other processes. Slots are claimed LOOKAHEAD_MS early; their jobs
+ * one, when a claim is lost (another process fired first), and when the
+ * store's schedule version shows another process changed one; the version
+ * is read every poll interval. Slots are claimed LOOKAHEAD_MS early; their jobs
  * wait in `scheduled` until the slot. */
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@
  * before the slot, so that at the slot only a claim stands between it and
  * the job's start: thousands of schedules due in the same second start
  * within milliseconds. */
-enum { SCHEDULE_RELOAD_MS = 1000, LOOKAHEAD_MS = 500 };
+enum { LOOKAHEAD_MS = 500 };
 
 /* A schedule as the scheduler holds it. */
 typedef struct entry {
@@ -36,7 +37,8 @@ typedef struct scheduler {
     entry *entries;
     size_t n_entries;
     timer_heap heap;
-    int64_t next_reload;
+    int64_t next_poll;
+    int64_t version; /* the store's schedule version when last read */
     bool has_pending; /* some schedule keeps a slot waiting (QUEUE_ONE) */
     /* scratch for one round of fires */
     store_fire *fires;
@@ -212,15 +214,24 @@ void *rt_scheduler_main(void *arg)
     while (!c->scheduler_exit) {
         uint64_t moves = c->clock_moves;
         int64_t now = chore_clock_now(c->clock);
-        bool reload_now = c->schedules_changed || now >= s.next_reload;
+        bool reload_now = c->schedules_changed;
         c->schedules_changed = false;
         pthread_mutex_unlock(&c->mu);
 
+        if (now >= s.next_poll) {
+            int64_t version = s.version;
+            if (c->ops->schedule_version(c->st, &version) == CHORE_OK && version != s.version) {
+                s.version = version;
+                reload_now = true;
+            }
+            s.next_poll = now + c->cfg.poll_interval_ms;
+        }
         if (reload_now) {
             int rc = reload(&s);
-            if (rc != CHORE_OK)
+            if (rc != CHORE_OK) {
                 rt_log("error", "scheduler", "reading schedules failed: %s", chore_strerror(rc));
-            s.next_reload = now + SCHEDULE_RELOAD_MS;
+                s.version = -1; /* read them again at the next poll */
+            }
         }
         bool lost = false;
         int64_t earliest = INT64_MAX;
@@ -247,7 +258,7 @@ void *rt_scheduler_main(void *arg)
         pthread_cond_broadcast(&c->idle_cond);
         int64_t deadline = timer_heap_next(&s.heap);
         deadline = deadline == INT64_MAX ? deadline : deadline - LOOKAHEAD_MS;
-        deadline = deadline < s.next_reload ? deadline : s.next_reload;
+        deadline = deadline < s.next_poll ? deadline : s.next_poll;
         if (s.has_pending && now + c->cfg.poll_interval_ms < deadline)
             deadline = now + c->cfg.poll_interval_ms;
         clock_wait(c->clock, &c->sched_cond, &c->mu, deadline);

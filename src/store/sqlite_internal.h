@@ -45,6 +45,7 @@ enum sq_wstmt {
     SQ_W_SCHED_FIRE_SET,
     SQ_W_SCHED_PENDING_NEXT,
     SQ_W_SCHED_RELEASE,
+    SQ_W_SCHED_BUMP_VERSION,
     SQ_W_SYNC_NORMAL,
     SQ_W_SYNC_FULL,
     SQ_W_COUNT
@@ -59,6 +60,7 @@ enum sq_rstmt {
     SQ_R_DATA_VERSION,
     SQ_R_SCHED_LIST,
     SQ_R_SCHED_GET,
+    SQ_R_SCHED_VERSION,
     SQ_R_COUNT
 };
 
@@ -165,5 +167,6 @@ int sq_schedule_get(store *s, const char *name, store_schedule **out);
 int sq_schedule_fire(store *s, const store_fire *fires, size_t n, int64_t now_ms,
                      store_fire_result *results);
 int sq_schedule_release_pending(store *s, int64_t now_ms, size_t *enqueued);
+int sq_schedule_version(store *s, int64_t *out);
 
 #endif /* CHORE_SQLITE_INTERNAL_H */

@@ -244,3 +244,10 @@ int sq_change_counter(store *s, int64_t *out)
 {
     return read_scalar(s, SQ_R_DATA_VERSION, 0, out);
 }
+
+/* store_ops.schedule_version: bumped by every schedule put, remove, pause
+ * and resume, in the same transaction. */
+int sq_schedule_version(store *s, int64_t *out)
+{
+    return read_scalar(s, SQ_R_SCHED_VERSION, 0, out);
+}

@@ -151,6 +151,14 @@ typedef struct put_args {
     int64_t now_ms;
 } put_args;
 
+/* Tell every process that the schedules changed (see schedule_version). */
+static int bump_version(store *s)
+{
+    int rc;
+    sqlite3_stmt *st = sq_wstmt(s, SQ_W_SCHED_BUMP_VERSION, &rc);
+    return st == NULL ? rc : sq_step_done(s->w, st);
+}
+
 static int put_body(store *s, void *arg)
 {
     put_args *a = arg;
@@ -190,7 +198,9 @@ static int put_body(store *s, void *arg)
         sqlite3_reset(st);
         return sq_fail(s->w, src);
     }
-    return sq_step_done(s->w, st);
+    if ((rc = sq_step_done(s->w, st)) != CHORE_OK)
+        return rc;
+    return bump_version(s);
 }
 
 /* store_ops.schedule_put: see store.h. A NULL zone, payload or queue is
@@ -232,7 +242,7 @@ static int name_body(store *s, void *arg)
         return rc;
     if (sqlite3_changes(s->w) == 0)
         return sq_fail_msg(CHORE_ENOTFOUND, "no schedule with this name");
-    return CHORE_OK;
+    return bump_version(s);
 }
 
 /* store_ops.schedule_remove: see store.h. */

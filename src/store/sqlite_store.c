@@ -117,6 +117,9 @@ static const char *const wsql[SQ_W_COUNT] = {
                            " errors = NULL, finished_at = NULL, lease_until = NULL,"
                            " token = token + 1 WHERE id = ?1",
     [SQ_W_ADMIN_DELETE] = "DELETE FROM chore_jobs WHERE id = ?1",
+    /* Lets every process notice schedule edits with one cheap read. */
+    [SQ_W_SCHED_BUMP_VERSION] = "INSERT INTO chore_meta(key, value) VALUES('schedules_version', 1)"
+                                " ON CONFLICT(key) DO UPDATE SET value = value + 1",
     [SQ_W_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
     [SQ_W_SYNC_FULL] = "PRAGMA synchronous = FULL",
     /* Schedules (sqlite_schedules.c). An update keeps the slot history:
@@ -174,6 +177,8 @@ static const char *const rsql[SQ_R_COUNT] = {
     [SQ_R_DATA_VERSION] = "PRAGMA data_version",
     [SQ_R_SCHED_LIST] = "SELECT " SCHEDULE_COLUMNS " FROM chore_schedules ORDER BY name",
     [SQ_R_SCHED_GET] = "SELECT " SCHEDULE_COLUMNS " FROM chore_schedules WHERE name = ?1",
+    [SQ_R_SCHED_VERSION] = "SELECT coalesce((SELECT value FROM chore_meta"
+                           " WHERE key = 'schedules_version'), 0)",
 };
 
 static sqlite3_stmt *cached_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql, int *rc)
@@ -465,4 +470,5 @@ const store_ops sqlite_store_ops = {
     .schedule_get = sq_schedule_get,
     .schedule_fire = sq_schedule_fire,
     .schedule_release_pending = sq_schedule_release_pending,
+    .schedule_version = sq_schedule_version,
 };

@@ -224,6 +224,9 @@ typedef struct store_ops {
      * insert the pending slot's job and clear the pending slot. *enqueued
      * counts the jobs. */
     int (*schedule_release_pending)(store *s, int64_t now_ms, size_t *enqueued);
+    /* A number that changes whenever a schedule is put, removed, paused or
+     * resumed (by any process), and not when one fires. */
+    int (*schedule_version)(store *s, int64_t *out);
 } store_ops;
 
 /* The backend for a URL's scheme ("sqlite:…"), and where the location starts. */

@@ -385,6 +385,32 @@ static void test_fire_job_fields(void **state)
     sc_claim_one(f, id, now);
 }
 
+/* The version moves on every edit, by anyone, and not on fires. */
+static void test_schedule_version(void **state)
+{
+    fx *f = *state;
+    int64_t v0 = 0, v = 0;
+    assert_int_equal(f->ops->schedule_version(f->s, &v0), CHORE_OK);
+    put(f, "v", CHORE_OVERLAP_ALLOW);
+    assert_int_equal(f->ops->schedule_version(f->s, &v), CHORE_OK);
+    assert_int_not_equal(v, v0);
+    int64_t before_fire = v;
+    fire1(f, "v", T0 + SLOT, 1);
+    assert_int_equal(f->ops->schedule_version(f->s, &v), CHORE_OK);
+    assert_int_equal(v, before_fire);
+    assert_int_equal(f->ops->schedule_set_paused(f->s, "v", true, T0), CHORE_OK);
+    assert_int_equal(f->ops->schedule_version(f->s, &v), CHORE_OK);
+    assert_int_not_equal(v, before_fire);
+    int64_t paused = v;
+    assert_int_equal(f->ops->schedule_remove(f->s, "v"), CHORE_OK);
+    assert_int_equal(f->ops->schedule_version(f->s, &v), CHORE_OK);
+    assert_int_not_equal(v, paused);
+    int64_t removed = v;
+    assert_int_equal(f->ops->schedule_remove(f->s, "v"), CHORE_ENOTFOUND);
+    assert_int_equal(f->ops->schedule_version(f->s, &v), CHORE_OK);
+    assert_int_equal(v, removed); /* a failed edit changes nothing */
+}
+
 /* A slot claimed before its time: its job waits, scheduled, for the slot. */
 static void test_fire_ahead_of_the_slot(void **state)
 {
@@ -663,6 +689,7 @@ const struct CMUnitTest store_conformance_schedules_tests[] = {
     SC_TEST(test_fire_stale_or_paused_changes_nothing),
     SC_TEST(test_fire_job_fields),
     SC_TEST(test_fire_ahead_of_the_slot),
+    SC_TEST(test_schedule_version),
     SC_TEST(test_fire_several_and_zero_slots),
     SC_TEST(test_overlap_skip),
     SC_TEST(test_overlap_queue_one),

@@ -253,6 +253,42 @@ static void stop_after_grace_gives_running_jobs_back(void **state)
     probe_destroy(&p);
 }
 
+static void jobs_due_soon_are_held_until_their_time(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, NULL);
+    probe p;
+    probe_init(&p, CHORE_OK);
+    assert_int_equal(chore_handle(f.c, "soon", probe_handler, &p, NULL), CHORE_OK);
+    assert_int_equal(chore_start(f.c), CHORE_OK);
+    int64_t held, kept;
+    chore_enqueue_opts in_300ms = {.delay_ms = 300}, in_an_hour = {.delay_ms = 3600000};
+    assert_int_equal(chore_enqueue(f.c, "soon", NULL, &in_300ms, &held), CHORE_OK);
+    assert_int_equal(chore_enqueue(f.c, "soon", NULL, &in_an_hour, &kept), CHORE_OK);
+    fixture_idle(&f);
+    assert_int_equal(fixture_state(&f, held), CHORE_RUNNING); /* claimed ahead, waiting here */
+    assert_int_equal(fixture_state(&f, kept), CHORE_SCHEDULED);
+    fixture_advance(&f, 299);
+    assert_int_equal(probe_calls(&p), 0);
+    fixture_advance(&f, 1);
+    assert_int_equal(probe_calls(&p), 1);
+    assert_int_equal(p.ids[0], held);
+    /* a job held at stop goes back untouched */
+    int64_t again;
+    assert_int_equal(chore_enqueue(f.c, "soon", NULL, &in_300ms, &again), CHORE_OK);
+    fixture_idle(&f);
+    assert_int_equal(fixture_state(&f, again), CHORE_RUNNING);
+    assert_int_equal(chore_stop(f.c, WAIT_MS), CHORE_OK);
+    chore_job_info *info = get(&f, again);
+    assert_int_equal(info->state, CHORE_SCHEDULED); /* waiting for its time again */
+    assert_int_equal(info->attempt, 0);
+    chore_job_info_free(info);
+    assert_int_equal(probe_calls(&p), 1);
+    fixture_close(&f);
+    probe_destroy(&p);
+}
+
 static void final_jobs_are_pruned_after_retention(void **state)
 {
     (void)state;
@@ -368,6 +404,7 @@ int main(void)
         cmocka_unit_test(deferred_jobs_complete_fail_or_time_out),
         cmocka_unit_test(graceful_stop_lets_handlers_finish),
         cmocka_unit_test(stop_after_grace_gives_running_jobs_back),
+        cmocka_unit_test(jobs_due_soon_are_held_until_their_time),
         cmocka_unit_test(final_jobs_are_pruned_after_retention),
         cmocka_unit_test(admin_calls_change_states),
         cmocka_unit_test(enqueue_in_the_callers_transaction),

@@ -120,7 +120,7 @@ static void flush_outcomes(dispatcher *d)
 static void heartbeat(dispatcher *d, int64_t now)
 {
     chore *c = d->c;
-    size_t n = c->queued + c->n_inflight;
+    size_t n = c->queued + c->n_held + c->n_inflight;
     if (n == 0)
         return;
     store_lease *leases = malloc(n * sizeof *leases);
@@ -128,6 +128,8 @@ static void heartbeat(dispatcher *d, int64_t now)
         return; /* tried again at the next beat, well inside the lease */
     size_t k = 0;
     for (chore_job *j = c->queue_head; j != NULL; j = j->next)
+        leases[k++] = (store_lease){j->stored.id, j->stored.token};
+    for (chore_job *j = c->held; j != NULL; j = j->next)
         leases[k++] = (store_lease){j->stored.id, j->stored.token};
     for (chore_job *j = c->inflight; j != NULL; j = j->next) {
         if (now < j->deadline_ms && !j->released)
@@ -155,6 +157,7 @@ static size_t claim(dispatcher *d, size_t room, int64_t now)
         .n_queues = c->n_queues,
         .max = room,
         .lease_ms = c->cfg.lease_ms,
+        .horizon_ms = rt_claim_horizon(c, now),
     };
     pthread_mutex_unlock(&c->mu);
     store_claimed *got = NULL;
@@ -162,12 +165,12 @@ static size_t claim(dispatcher *d, size_t room, int64_t now)
     int rc = c->ops->claim(c->st, &req, now, &got, &n);
     if (rc != CHORE_OK)
         report(c, "claim", rc);
-    chore_job *head = NULL, *tail = NULL;
-    size_t made = 0;
+    chore_job **made = n > 0 ? calloc(n, sizeof *made) : NULL;
+    size_t n_made = 0;
     for (size_t i = 0; i < n; i++) {
-        chore_job *job = calloc(1, sizeof *job);
+        chore_job *job = made != NULL ? calloc(1, sizeof *job) : NULL;
         if (job == NULL) {
-            /* give the rest back at once rather than let their leases lapse */
+            /* give it back at once rather than let its lease lapse */
             store_outcome back = {.id = got[i].id, .token = got[i].token, .kind = STORE_RELEASE};
             c->ops->finish(c->st, &back, 1, now, NULL);
             store_claimed_clear(&got[i]);
@@ -176,36 +179,51 @@ static size_t claim(dispatcher *d, size_t room, int64_t now)
         job->stored = got[i];
         job->owner = c;
         job->deadline_ms = INT64_MAX;
-        if (tail != NULL)
-            tail->next = job;
-        else
-            head = job;
-        tail = job;
-        made++;
+        made[n_made++] = job;
     }
     free(got);
     pthread_mutex_lock(&c->mu);
-    if (!c->accepting) { /* stop began while we claimed: give them back */
-        while (head != NULL) {
-            chore_job *job = head;
-            head = job->next;
+    for (size_t i = 0; i < n_made; i++) {
+        chore_job *job = made[i];
+        if (!c->accepting) { /* stop began while we claimed: give them back */
             rt_release_job(c, job);
             rt_job_free(job);
+        } else if (job->stored.run_at_ms > now) {
+            rt_hold(c, job);
+        } else {
+            rt_queue(c, job);
         }
-        return n;
     }
-    if (head != NULL) {
-        if (c->queue_tail != NULL)
-            c->queue_tail->next = head;
-        else
-            c->queue_head = head;
-        c->queue_tail = tail;
-        c->queued += made;
+    free(made);
+    if (c->queued > 0)
         pthread_cond_broadcast(&c->work_cond);
-    }
     if (rc != CHORE_OK) /* try again after a poll interval: the failure may pass */
         c->next_due_ms = min64(c->next_due_ms, now + c->cfg.poll_interval_ms);
     return n;
+}
+
+/* Claim when jobs may be waiting and the local queue wants more. With
+ * `mu` held. Returns whether it claimed any. */
+static bool claim_step(dispatcher *d, int64_t now)
+{
+    chore *c = d->c;
+    if (now >= c->next_due_ms - HOLD_MS) { /* due, or soon enough to hold */
+        c->maybe_available = true;
+        c->next_due_ms = INT64_MAX;
+    }
+    if (!c->maybe_available || c->n_handlers == 0 || !rt_wants_jobs(c))
+        return false;
+    size_t room = c->prefetch - c->queued;
+    size_t got = claim(d, room, now);
+    if (got < room) {
+        c->maybe_available = false;
+        int64_t due = INT64_MAX;
+        pthread_mutex_unlock(&c->mu);
+        refresh_next_due(c, &due);
+        pthread_mutex_lock(&c->mu);
+        c->next_due_ms = min64(c->next_due_ms, due);
+    }
+    return got > 0;
 }
 
 /* Periodic store upkeep: rescue, prune, noticing other connections' writes. */
@@ -268,9 +286,11 @@ void *rt_dispatcher_main(void *arg)
     pthread_mutex_lock(&c->mu);
     for (;;) {
         uint64_t moves = c->clock_moves;
-        now = chore_clock_now(c->clock);
         bool busy = false;
-        if (c->n_outcomes > 0) {
+        /* When the workers have nothing left, claiming comes before writing
+         * results: a burst of due jobs starts sooner. */
+        bool starving = c->queued == 0 && c->accepting;
+        if (c->n_outcomes > 0 && !starving) {
             flush_outcomes(&d);
             busy = true;
         }
@@ -282,27 +302,16 @@ void *rt_dispatcher_main(void *arg)
             d.next_heartbeat = now + c->cfg.lease_ms / 3;
         }
         if (c->accepting) {
+            rt_release_held(c, now);
             upkeep(&d, now);
-            if (now >= c->next_due_ms) {
-                c->maybe_available = true;
-                c->next_due_ms = INT64_MAX;
-            }
-            if (c->maybe_available && c->n_handlers > 0 && rt_wants_jobs(c)) {
-                size_t room = c->prefetch - c->queued;
-                size_t got = claim(&d, room, now);
-                if (got < room) {
-                    c->maybe_available = false;
-                    int64_t due = INT64_MAX;
-                    pthread_mutex_unlock(&c->mu);
-                    refresh_next_due(c, &due);
-                    pthread_mutex_lock(&c->mu);
-                    c->next_due_ms = min64(c->next_due_ms, due);
-                }
-                busy = busy || got > 0;
-            }
+            busy = claim_step(&d, now) || busy;
         }
-        bool idle = !busy && moves == c->clock_moves && c->n_outcomes == 0 && c->queued == 0 && c->n_inflight == 0 &&
-                    (!c->maybe_available || c->n_handlers == 0);
+        if (c->n_outcomes > 0 && starving) {
+            flush_outcomes(&d);
+            busy = true;
+        }
+        bool idle = !busy && moves == c->clock_moves && c->n_outcomes == 0 && c->queued == 0 &&
+                    c->n_inflight == 0 && (!c->maybe_available || c->n_handlers == 0);
         if (idle != c->idle) {
             c->idle = idle;
             if (idle)
@@ -312,7 +321,9 @@ void *rt_dispatcher_main(void *arg)
         pthread_cond_broadcast(&c->idle_cond);
         if (busy || moves != c->clock_moves)
             continue;
-        int64_t deadline = min64(d.next_heartbeat, c->next_due_ms);
+        int64_t deadline = min64(d.next_heartbeat, rt_next_held(c));
+        if (c->next_due_ms != INT64_MAX)
+            deadline = min64(deadline, c->next_due_ms - HOLD_MS);
         if (c->accepting)
             deadline = min64(deadline, min64(d.next_poll, min64(d.next_rescue, d.next_prune)));
         if (c->n_outcomes == 0 && !c->dispatcher_exit &&
@@ -329,7 +340,7 @@ void *rt_dispatcher_main(void *arg)
 void rt_jobs_arrived(chore *c, int64_t due_ms)
 {
     pthread_mutex_lock(&c->mu);
-    if (due_ms <= chore_clock_now(c->clock))
+    if (due_ms <= chore_clock_now(c->clock) + HOLD_MS)
         c->maybe_available = true;
     else
         c->next_due_ms = min64(c->next_due_ms, due_ms);

@@ -106,6 +106,13 @@ int rt_stop(chore *c, int64_t grace_ms)
     }
     c->queue_tail = NULL;
     c->queued = 0;
+    while (c->held != NULL) { /* claimed ahead of their time */
+        chore_job *job = c->held;
+        c->held = job->next;
+        rt_release_job(c, job);
+        rt_job_free(job);
+    }
+    c->n_held = 0;
     pthread_cond_broadcast(&c->work_cond);
     pthread_cond_signal(&c->dispatch_cond);
 

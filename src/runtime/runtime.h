@@ -84,8 +84,10 @@ struct chore {
     size_t n_handlers, cap_handlers;
     uint64_t handlers_version;
 
-    chore_job *queue_head, *queue_tail; /* claimed, not yet started */
+    chore_job *queue_head, *queue_tail; /* claimed, due, not yet started */
     size_t queued;
+    chore_job *held;                    /* claimed before their run time (held.c) */
+    size_t n_held;
     size_t prefetch;                    /* how many may wait claimed here now (prefetch.c) */
     int64_t rate_window_start;          /* real ms; for prefetch.c */
     size_t rate_finished;
@@ -155,6 +157,20 @@ void rt_job_free(chore_job *job);
 void rt_prefetch_update(chore *c, size_t finished);
 /* Whether the local queue is low enough to claim more. With `mu` held. */
 bool rt_wants_jobs(const chore *c);
+
+/* Held jobs (held.c), with `mu` held. A claim takes scheduled jobs due
+ * within HOLD_MS; at most MAX_HELD wait here. */
+enum { HOLD_MS = 500, MAX_HELD = 100000 };
+/* Keep a claimed job until its run time. */
+void rt_hold(chore *c, chore_job *job);
+/* Append a job to the workers' queue. */
+void rt_queue(chore *c, chore_job *job);
+/* Move held jobs due by `now` to the queue; true if any moved. */
+bool rt_release_held(chore *c, int64_t now);
+/* The run time of the first held job, INT64_MAX when none. */
+int64_t rt_next_held(const chore *c);
+/* How far ahead a claim made now may reach. */
+int64_t rt_claim_horizon(const chore *c, int64_t now);
 
 /* Handler registry (handlers.c), with `mu` held. */
 handler *rt_find_handler(chore *c, const char *name);

@@ -31,35 +31,45 @@ static void append_queue_filter(sqlite3_str *q, size_t n_queues, size_t param)
 }
 
 /* The claim statement for these list lengths: ?1 lease_until, ?2 now,
- * ?3 limit, then the names, then the queues. NULL on failure.
+ * ?3 limit, ?4 horizon, then the names, then the queues. NULL on failure.
  *
  * With names, each name reads its own slice of the available index in
- * claim order and stops at the limit; the slices are then merged. Jobs of
- * other names (for outside workers, say) are never read. Without names,
- * every available job is sorted: fine for small queues, not for backlogs. */
+ * claim order, and its own slice of the scheduled index up to the horizon,
+ * each stopping at the limit; the slices are then merged, due jobs first.
+ * Jobs of other names (for outside workers, say) are never read. Without
+ * names, every candidate is sorted: fine for small queues, not backlogs. */
 static char *claim_sql(size_t n_names, size_t n_queues)
 {
     sqlite3_str *q = sqlite3_str_new(NULL);
     sqlite3_str_appendall(q, "UPDATE chore_jobs SET state = 2, attempt = attempt + 1,"
                              " token = token + 1, lease_until = ?1, attempted_at = ?2"
                              " WHERE id IN (");
-    size_t queue_param = 4 + n_names;
+    size_t queue_param = 5 + n_names;
     if (n_names == 0) {
-        sqlite3_str_appendall(q, "SELECT id FROM chore_jobs WHERE state = 1");
+        sqlite3_str_appendall(q, "SELECT id FROM chore_jobs"
+                                 " WHERE (state = 1 OR (state = 0 AND run_at <= ?4))");
         append_queue_filter(q, n_queues, queue_param);
     } else {
         sqlite3_str_appendall(q, "SELECT id FROM (");
         for (size_t i = 0; i < n_names; i++) {
+            unsigned long long name_param = 5 + i;
             sqlite3_str_appendf(q,
                                 "%sSELECT * FROM (SELECT id, priority, run_at FROM chore_jobs"
                                 " WHERE state = 1 AND name = ?%llu",
-                                i > 0 ? " UNION ALL " : "", (unsigned long long)(4 + i));
+                                i > 0 ? " UNION ALL " : "", name_param);
             append_queue_filter(q, n_queues, queue_param);
-            sqlite3_str_appendall(q, " ORDER BY priority, run_at, id LIMIT ?3)");
+            sqlite3_str_appendf(q,
+                                " ORDER BY priority, run_at, id LIMIT ?3)"
+                                " UNION ALL SELECT * FROM (SELECT id, priority, run_at"
+                                " FROM chore_jobs WHERE state = 0 AND run_at <= ?4"
+                                " AND name = ?%llu",
+                                name_param);
+            append_queue_filter(q, n_queues, queue_param);
+            sqlite3_str_appendall(q, " ORDER BY run_at, id LIMIT ?3)");
         }
         sqlite3_str_appendall(q, ")");
     }
-    sqlite3_str_appendall(q, " ORDER BY priority, run_at, id LIMIT ?3)"
+    sqlite3_str_appendall(q, " ORDER BY run_at > ?2, priority, run_at, id LIMIT ?3)"
                              " RETURNING id, token, name, queue, payload, attempt,"
                              " max_attempts, timeout_ms, lease_until, priority, run_at");
     return sqlite3_str_finish(q); /* NULL when memory ran out */
@@ -110,9 +120,14 @@ static void keyed_free(keyed_claim *items, size_t n)
     free(items);
 }
 
-static int keyed_cmp(const void *a, const void *b)
+/* Claim order: due jobs before held ones, then priority, run_at, id. */
+static int keyed_cmp(const void *a, const void *b, void *now_ms)
 {
     const keyed_claim *x = a, *y = b;
+    int64_t now = *(const int64_t *)now_ms;
+    bool x_held = x->run_at > now, y_held = y->run_at > now;
+    if (x_held != y_held)
+        return x_held ? 1 : -1;
     if (x->priority != y->priority)
         return x->priority < y->priority ? -1 : 1;
     if (x->run_at != y->run_at)
@@ -137,6 +152,7 @@ static int read_claimed(sqlite3_stmt *st, keyed_claim *k)
     k->job.lease_until_ms = sqlite3_column_int64(st, 8);
     k->priority = sqlite3_column_int64(st, 9);
     k->run_at = sqlite3_column_int64(st, 10);
+    k->job.run_at_ms = k->run_at;
     return rc;
 }
 
@@ -172,7 +188,9 @@ static int claim_body(store *s, void *arg)
         src = sqlite3_bind_int64(st, 2, a->now_ms);
     if (src == SQLITE_OK)
         src = sqlite3_bind_int64(st, 3, limit);
-    int param = 4;
+    if (src == SQLITE_OK)
+        src = sqlite3_bind_int64(st, 4, req->horizon_ms > a->now_ms ? req->horizon_ms : a->now_ms);
+    int param = 5;
     for (size_t i = 0; i < n_names && src == SQLITE_OK; i++)
         src = sqlite3_bind_text(st, param++, req->names[i], -1, SQLITE_STATIC);
     for (size_t i = 0; i < n_queues && src == SQLITE_OK; i++)
@@ -207,7 +225,7 @@ static int claim_body(store *s, void *arg)
         return rc;
     /* RETURNING gives rows in no promised order. Everything is allocated
      * before the commit, so a failure leaves no job claimed. */
-    qsort(a->items, a->n, sizeof *a->items, keyed_cmp);
+    qsort_r(a->items, a->n, sizeof *a->items, keyed_cmp, &a->now_ms);
     if ((a->jobs = malloc(a->n * sizeof *a->jobs)) == NULL)
         return sq_fail_msg(CHORE_ENOMEM, "out of memory");
     for (size_t i = 0; i < a->n; i++)

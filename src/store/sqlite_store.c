@@ -86,8 +86,10 @@ static const char *const wsql[SQ_W_COUNT] = {
                         " WHERE id = ?1 AND token = ?2 AND state = 2",
     [SQ_W_FIN_SUSPEND] = "UPDATE chore_jobs SET state = 3, lease_until = ?4"
                          " WHERE id = ?1 AND token = ?2 AND state = 2",
-    /* run_at is kept: the job goes back to its place in line. */
-    [SQ_W_FIN_RELEASE] = "UPDATE chore_jobs SET state = 1, attempt = attempt - 1,"
+    /* run_at is kept: the job goes back to its place in line (a job
+     * claimed ahead of its run time goes back to waiting for it). */
+    [SQ_W_FIN_RELEASE] = "UPDATE chore_jobs SET state = CASE WHEN run_at > ?3 THEN 0 ELSE 1 END,"
+                         " attempt = attempt - 1,"
                          " lease_until = NULL"
                          " WHERE id = ?1 AND token = ?2 AND state = 2",
     [SQ_W_HEARTBEAT] = "UPDATE chore_jobs SET lease_until = ?3"

@@ -36,8 +36,9 @@ typedef struct store_claim_req {
     size_t n_names;
     const char *const *queues;
     size_t n_queues;
-    size_t max;       /* at most this many jobs */
-    int64_t lease_ms; /* lease_until = now + lease_ms */
+    size_t max;         /* at most this many jobs */
+    int64_t lease_ms;   /* lease_until = now + lease_ms */
+    int64_t horizon_ms; /* also claim scheduled jobs due by then (held until due); 0 = now */
 } store_claim_req;
 
 /* A claimed job: what a worker needs. Strings are owned; free with store_claimed_free. */
@@ -51,6 +52,7 @@ typedef struct store_claimed {
     int max_attempts;
     int64_t timeout_ms;
     int64_t lease_until_ms;
+    int64_t run_at_ms; /* after the claim's now: a held job, to start then */
 } store_claimed;
 
 /* How an attempt ended. */
@@ -60,7 +62,8 @@ typedef enum store_outcome_kind {
     STORE_DISCARD,   /* -> discarded, error recorded */
     STORE_SNOOZE,    /* -> scheduled at run_at_ms, the attempt is not counted */
     STORE_SUSPEND,   /* -> suspended until deadline (lease_until = run_at_ms) */
-    STORE_RELEASE,   /* -> available now, the attempt is not counted (stop without grace) */
+    STORE_RELEASE,   /* -> available (scheduled if its run_at is still ahead), the attempt
+                      * is not counted: a job given back unworked */
 } store_outcome_kind;
 
 /* The end of one attempt, applied only while the job's token is `token`
@@ -155,8 +158,10 @@ typedef struct store_ops {
 
     /* Make due scheduled jobs available, then claim up to req->max
      * available jobs (smaller priority first, then earlier run_at, then
-     * id): each gets state running, attempt+1, a new token and a lease.
-     * *out is a malloc'd array of *n jobs (NULL when none). */
+     * id), and after them scheduled jobs due by req->horizon_ms (earlier
+     * run_at first): each gets state running, attempt+1, a new token and a
+     * lease. *out is a malloc'd array of *n jobs (NULL when none), in that
+     * order. */
     int (*claim)(store *s, const store_claim_req *req, int64_t now_ms, store_claimed **out,
                  size_t *n);
     /* Apply n outcomes in one transaction. applied[i] (may be NULL) is set

@@ -257,6 +257,36 @@ static void test_scheduled_becomes_claimable(void **state)
     assert_int_equal(sc_state_of(f, id), CHORE_RUNNING);
 }
 
+/* Jobs due by the horizon are claimed after the due ones, to be held. */
+static void test_claim_ahead_to_a_horizon(void **state)
+{
+    fx *f = *state;
+    int64_t soon = sc_enq(f, "h", 0, T0 + 300);
+    int64_t later = sc_enq(f, "h", 0, T0 + 900);
+    int64_t due = sc_enq(f, "h", 5, T0); /* low priority, but due */
+    store_claim_req req = {.max = 10, .lease_ms = LEASE, .horizon_ms = T0 + 500};
+    const char *names[] = {"h"};
+    for (int filtered = 0; filtered < 2; filtered++) {
+        req.names = filtered ? names : NULL;
+        req.n_names = filtered ? 1 : 0;
+        store_claimed *got = NULL;
+        size_t n = 0;
+        assert_int_equal(f->ops->claim(f->s, &req, T0, &got, &n), CHORE_OK);
+        assert_int_equal(n, 2);
+        assert_int_equal(got[0].id, due);
+        assert_int_equal(got[0].run_at_ms, T0);
+        assert_int_equal(got[1].id, soon);
+        assert_int_equal(got[1].run_at_ms, T0 + 300);
+        assert_int_equal(sc_state_of(f, soon), CHORE_RUNNING);
+        assert_int_equal(sc_state_of(f, later), CHORE_SCHEDULED);
+        for (size_t i = 0; i < n; i++) /* given back: each to wait for its time again */
+            assert_true(sc_finish1(f, got[i].id, got[i].token, STORE_RELEASE, 0, NULL, T0));
+        assert_int_equal(sc_state_of(f, due), CHORE_AVAILABLE);
+        assert_int_equal(sc_state_of(f, soon), CHORE_SCHEDULED);
+        store_claimed_free(got, n);
+    }
+}
+
 static void test_tokens_increase(void **state)
 {
     fx *f = *state;
@@ -492,6 +522,7 @@ const struct CMUnitTest store_conformance_jobs_tests[] = {
     SC_TEST(test_claim_max_and_fields),
     SC_TEST(test_claim_filters),
     SC_TEST(test_scheduled_becomes_claimable),
+    SC_TEST(test_claim_ahead_to_a_horizon),
     SC_TEST(test_tokens_increase),
     SC_TEST(test_finish_complete),
     SC_TEST(test_finish_retry),

@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 CTEST = ctest --output-on-failure -j $(JOBS)
 
-.PHONY: all deps build run test test-normal test-asan test-tsan bench clean install
+.PHONY: all deps build run test test-normal test-asan test-tsan bench clean install fuzz
 
 all: build
 
@@ -34,6 +34,23 @@ test-tsan: deps
 	@cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(CTEST) -L threaded
 
+# libFuzzer on the cron parser for FUZZ_SECONDS (clang, ASan+UBSan, in
+# build-fuzz); new finds go to build-fuzz/new and the inputs that add
+# coverage are merged into fuzz/corpus/cron (replayed by `make test`).
+# Crashes are written as build-fuzz/crash-*.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_cron
+	@mkdir -p build-fuzz/new && rm -f build-fuzz/crash-*
+	./build-fuzz/fuzz_cron -fork=$(JOBS) -ignore_crashes=1 -max_total_time=$(FUZZ_SECONDS) \
+	  -timeout=10 -max_len=256 -dict=fuzz/cron.dict -artifact_prefix=build-fuzz/ \
+	  build-fuzz/new fuzz/corpus/cron
+	./build-fuzz/fuzz_cron -merge=1 -timeout=10 -artifact_prefix=build-fuzz/ \
+	  fuzz/corpus/cron build-fuzz/new
+	@ls build-fuzz/crash-* 2>/dev/null && echo "fuzz: crashes above (replay: ./build-fuzz/fuzz_cron FILE)" && exit 1 || true
+
 bench: build
 	./build/chore bench
 
@@ -41,4 +58,4 @@ install: build
 	cmake --install build
 
 clean:
-	rm -rf build build-asan build-tsan run
+	rm -rf build build-asan build-tsan build-fuzz run

@@ -207,6 +207,7 @@ static void every_error_names_field_and_problem(void **state)
     refused("@every", NULL, CHORE_EINVAL, "@every:", "missing duration");
     refused("@every 0s", NULL, CHORE_EINVAL, "@every:", "out of range");
     refused("@every 500ms", NULL, CHORE_EINVAL, "@every:", "at least 1s");
+    refused("@every 1s500ms", NULL, CHORE_EINVAL, "@every:", "whole number of seconds");
     refused("@every 90", NULL, CHORE_EINVAL, "@every:", "bad unit");
     refused("@every 10q", NULL, CHORE_EINVAL, "@every:", "bad unit");
     refused("@every 1m1h", NULL, CHORE_EINVAL, "@every:", "largest first");
@@ -475,8 +476,8 @@ static void every_is_anchored_at_the_epoch(void **state)
     static const struct {
         const char *d;
         int64_t ms;
-    } durations[] = {{"1s", 1000},        {"2d", 172800000},   {"1d2h3m4s5ms", 93784005},
-                     {"1500ms", 1500},    {"45m", 2700000},    {"36600d", 3162240000000LL}};
+    } durations[] = {{"1s", 1000},     {"2d", 172800000}, {"1d2h3m4s5000ms", 93789000},
+                     {"1000ms", 1000}, {"45m", 2700000},  {"36600d", 3162240000000LL}};
     for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
         char expr[64];
         snprintf(expr, sizeof expr, "@every %s", durations[i].d);

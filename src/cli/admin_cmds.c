@@ -13,54 +13,7 @@
 #include "chore.h"
 #include "cli_util.h"
 
-/* The exit status for a failed library call: bad input or a runtime failure. */
-static int status_for(int rc)
-{
-    return rc == CHORE_EINVAL || rc == CHORE_EJSON ? CLI_USAGE : CLI_FAIL;
-}
-
-/* Open the store at url without starting threads. Returns an exit status. */
-static int open_store(const char *url, chore **out)
-{
-    chore_config cfg = {.store = url, .workers = 1};
-    int rc = chore_open(out, &cfg);
-    if (rc != CHORE_OK)
-        return cli_error(status_for(rc), "cannot open store %s: %s", url, chore_strerror(rc));
-    return CLI_OK;
-}
-
-/* True when arg looks like a flag: "-x", "--x" (but not "-" alone). */
-static bool is_flag(const char *arg)
-{
-    return arg[0] == '-' && arg[1] != '\0';
-}
-
-/* Parse a job id argument. */
-static bool parse_id(const char *text, int64_t *id)
-{
-    return cli_parse_int64(text, 1, INT64_MAX, id);
-}
-
 /* ---------------------------------------------------------------- JSON */
-
-/* An instant as an RFC 3339 string, or JSON null for 0 ("never"). */
-static json_t *instant_json(int64_t ms)
-{
-    if (ms == 0)
-        return json_null();
-    char buf[40];
-    cli_format_rfc3339_ms(ms, buf, sizeof buf);
-    return json_string(buf);
-}
-
-/* The payload as JSON itself when it parses, else as a string. */
-static json_t *payload_json(const char *payload)
-{
-    if (payload == NULL)
-        return json_null();
-    json_t *v = json_loads(payload, JSON_DECODE_ANY, NULL);
-    return v != NULL ? v : json_string(payload);
-}
 
 /* A job as a JSON object; with its attempt errors when with_errors. */
 static json_t *job_json(const chore_job_info *j, bool with_errors)
@@ -79,19 +32,19 @@ static json_t *job_json(const chore_job_info *j, bool with_errors)
     json_object_set_new(o, "timeout_ms", json_integer(j->timeout_ms));
     json_object_set_new(o, "unique_key",
                         j->unique_key != NULL ? json_string(j->unique_key) : json_null());
-    json_object_set_new(o, "payload", payload_json(j->payload));
-    json_object_set_new(o, "created_at", instant_json(j->created_at_ms));
-    json_object_set_new(o, "run_at", instant_json(j->run_at_ms));
-    json_object_set_new(o, "attempted_at", instant_json(j->attempted_at_ms));
-    json_object_set_new(o, "finished_at", instant_json(j->finished_at_ms));
-    json_object_set_new(o, "lease_until", instant_json(j->lease_until_ms));
+    json_object_set_new(o, "payload", cli_payload_json(j->payload));
+    json_object_set_new(o, "created_at", cli_instant_json(j->created_at_ms));
+    json_object_set_new(o, "run_at", cli_instant_json(j->run_at_ms));
+    json_object_set_new(o, "attempted_at", cli_instant_json(j->attempted_at_ms));
+    json_object_set_new(o, "finished_at", cli_instant_json(j->finished_at_ms));
+    json_object_set_new(o, "lease_until", cli_instant_json(j->lease_until_ms));
     if (with_errors) {
         json_t *errors = json_array();
         for (size_t i = 0; i < j->n_errors; i++) {
             const chore_attempt_error *e = &j->errors[i];
             json_t *eo = json_object();
             json_object_set_new(eo, "attempt", json_integer(e->attempt));
-            json_object_set_new(eo, "at", instant_json(e->at_ms));
+            json_object_set_new(eo, "at", cli_instant_json(e->at_ms));
             json_object_set_new(eo, "error", json_string(e->error != NULL ? e->error : ""));
             json_array_append_new(errors, eo);
         }
@@ -100,72 +53,27 @@ static json_t *job_json(const chore_job_info *j, bool with_errors)
     return o;
 }
 
-/* Print a JSON value on one line of stdout and release it. */
-static int print_json(json_t *v)
-{
-    char *text = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    json_decref(v);
-    if (text == NULL)
-        return cli_error(CLI_FAIL, "out of memory");
-    puts(text);
-    free(text);
-    return CLI_OK;
-}
-
 /* ---------------------------------------------------------------- enqueue */
 
 int cli_cmd_enqueue(int argc, char **argv)
 {
-    const char *store_url = CLI_DEFAULT_STORE;
+    const char *store_url = CLI_DEFAULT_STORE, *at = NULL, *in = NULL;
     const char *positional[2] = {NULL, NULL};
     int n_positional = 0;
-    const char *at = NULL, *in = NULL, *value = NULL;
     chore_enqueue_opts opts = {0};
-    bool flags_done = false;
-
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (flags_done || !is_flag(argv[i])) {
-            if (n_positional == 2)
-                return cli_error(CLI_USAGE, "enqueue: unexpected argument '%s'", argv[i]);
-            positional[n_positional++] = argv[i];
-        } else if (strcmp(argv[i], "--") == 0) {
-            flags_done = true;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            store_url = value;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--at", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            at = value;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--in", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            in = value;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--queue", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            opts.queue = value;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--priority", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            if (!cli_parse_int(value, INT32_MIN, INT32_MAX, &opts.priority))
-                return cli_error(CLI_USAGE, "--priority: not an integer: '%s'", value);
-        } else if ((m = cli_flag_value(argc, argv, &i, "--max-attempts", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            if (!cli_parse_int(value, 0, INT32_MAX, &opts.max_attempts))
-                return cli_error(CLI_USAGE,
-                                 "--max-attempts: not a count (0 = retry forever): '%s'", value);
-        } else if ((m = cli_flag_value(argc, argv, &i, "--unique", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            opts.unique_key = value;
-        } else {
-            return cli_error(CLI_USAGE, "enqueue: unknown flag '%s'", argv[i]);
-        }
-    }
+    const cli_flag flags[] = {
+        CLI_STRING("--store", &store_url),
+        CLI_STRING("--at", &at),
+        CLI_STRING("--in", &in),
+        CLI_STRING("--queue", &opts.queue),
+        CLI_INT("--priority", &opts.priority, INT32_MIN, INT32_MAX, "not an integer"),
+        CLI_INT("--max-attempts", &opts.max_attempts, 0, INT32_MAX,
+                "not a count (0 = retry forever)"),
+        CLI_STRING("--unique", &opts.unique_key),
+    };
+    if (cli_parse_args("enqueue", argc, argv, flags, CLI_COUNT(flags), positional, 2,
+                       &n_positional) != CLI_OK)
+        return CLI_USAGE;
     if (n_positional == 0)
         return cli_error(CLI_USAGE, "enqueue: missing job NAME");
     if (at != NULL && in != NULL)
@@ -178,7 +86,7 @@ int cli_cmd_enqueue(int argc, char **argv)
         return cli_error(CLI_USAGE, "--in: not a duration like 90s, 1h30m or 500ms: '%s'", in);
 
     chore *c = NULL;
-    int status = open_store(store_url, &c);
+    int status = cli_open_store(store_url, &c);
     if (status != CLI_OK)
         return status;
     int64_t id = 0;
@@ -191,7 +99,7 @@ int cli_cmd_enqueue(int argc, char **argv)
     if (rc == CHORE_EJSON)
         return cli_error(CLI_USAGE, "enqueue: the payload is not valid JSON");
     if (rc != CHORE_OK)
-        return cli_error(status_for(rc), "enqueue: %s", chore_strerror(rc));
+        return cli_error(cli_status_for(rc), "enqueue: %s", chore_strerror(rc));
     printf("%" PRId64 "\n", id);
     return CLI_OK;
 }
@@ -226,47 +134,31 @@ static void print_job_table(const chore_job_info *items, size_t n)
 
 int cli_cmd_jobs(int argc, char **argv)
 {
-    const char *store_url = CLI_DEFAULT_STORE, *value = NULL;
+    const char *store_url = CLI_DEFAULT_STORE, *state_text = NULL;
     chore_list_query q = {.any_state = true, .limit = 100};
     bool json = false;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            store_url = value;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--state", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            chore_state state;
-            if (chore_state_parse(value, &state) != CHORE_OK)
-                return cli_error(CLI_USAGE,
-                                 "--state: unknown state '%s' (scheduled, available, running, "
-                                 "suspended, completed, discarded, cancelled)",
-                                 value);
-            q.state = (int)state;
-            q.any_state = false;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--name", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            q.name = value;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--limit", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            if (!cli_parse_int(value, 1, 10000, &q.limit))
-                return cli_error(CLI_USAGE, "--limit: not a number from 1 to 10000: '%s'",
-                                 value);
-        } else if (is_flag(argv[i])) {
-            return cli_error(CLI_USAGE, "jobs: unknown flag '%s'", argv[i]);
-        } else {
-            return cli_error(CLI_USAGE, "jobs: unexpected argument '%s'", argv[i]);
-        }
+    const cli_flag flags[] = {
+        CLI_BOOL("--json", &json),
+        CLI_STRING("--store", &store_url),
+        CLI_STRING("--state", &state_text),
+        CLI_STRING("--name", &q.name),
+        CLI_INT("--limit", &q.limit, 1, 10000, NULL),
+    };
+    if (cli_parse_args("jobs", argc, argv, flags, CLI_COUNT(flags), NULL, 0, NULL) != CLI_OK)
+        return CLI_USAGE;
+    if (state_text != NULL) {
+        chore_state state;
+        if (chore_state_parse(state_text, &state) != CHORE_OK)
+            return cli_error(CLI_USAGE,
+                             "--state: unknown state '%s' (scheduled, available, running, "
+                             "suspended, completed, discarded, cancelled)",
+                             state_text);
+        q.state = (int)state;
+        q.any_state = false;
     }
 
     chore *c = NULL;
-    int status = open_store(store_url, &c);
+    int status = cli_open_store(store_url, &c);
     if (status != CLI_OK)
         return status;
     chore_job_info *items = NULL;
@@ -275,7 +167,7 @@ int cli_cmd_jobs(int argc, char **argv)
     int rc = chore_job_list(c, &q, &items, &n, &next);
     chore_close(c);
     if (rc != CHORE_OK)
-        return cli_error(status_for(rc), "jobs: %s", chore_strerror(rc));
+        return cli_error(cli_status_for(rc), "jobs: %s", chore_strerror(rc));
 
     if (json) {
         json_t *root = json_object(), *arr = json_array();
@@ -283,7 +175,7 @@ int cli_cmd_jobs(int argc, char **argv)
             json_array_append_new(arr, job_json(&items[i], false));
         json_object_set_new(root, "jobs", arr);
         json_object_set_new(root, "next_cursor", next > 0 ? json_integer(next) : json_null());
-        status = print_json(root);
+        status = cli_print_json(root);
     } else {
         print_job_table(items, n);
         if (next > 0)
@@ -340,26 +232,18 @@ static void print_job_detail(const chore_job_info *j)
 static int parse_id_args(const char *cmd, int argc, char **argv, int64_t *id,
                          const char **store_url, bool *json)
 {
-    const char *id_text = NULL, *value = NULL;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (json != NULL && strcmp(argv[i], "--json") == 0) {
-            *json = true;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            *store_url = value;
-        } else if (is_flag(argv[i])) {
-            return cli_error(CLI_USAGE, "%s: unknown flag '%s'", cmd, argv[i]);
-        } else if (id_text != NULL) {
-            return cli_error(CLI_USAGE, "%s: unexpected argument '%s'", cmd, argv[i]);
-        } else {
-            id_text = argv[i];
-        }
-    }
-    if (id_text == NULL)
+    const char *id_text = NULL;
+    const cli_flag flags[] = {
+        CLI_STRING("--store", store_url),
+        CLI_BOOL("--json", json),
+    };
+    size_t n_flags = json != NULL ? 2 : 1;
+    int n = 0;
+    if (cli_parse_args(cmd, argc, argv, flags, n_flags, &id_text, 1, &n) != CLI_OK)
+        return CLI_USAGE;
+    if (n == 0)
         return cli_error(CLI_USAGE, "%s: missing job ID", cmd);
-    if (!parse_id(id_text, id))
+    if (!cli_parse_int64(id_text, 1, INT64_MAX, id))
         return cli_error(CLI_USAGE, "%s: not a job id: '%s'", cmd, id_text);
     return CLI_OK;
 }
@@ -373,15 +257,15 @@ int cli_cmd_job(int argc, char **argv)
     if (status != CLI_OK)
         return status;
     chore *c = NULL;
-    if ((status = open_store(store_url, &c)) != CLI_OK)
+    if ((status = cli_open_store(store_url, &c)) != CLI_OK)
         return status;
     chore_job_info *info = NULL;
     int rc = chore_job_get(c, id, &info);
     chore_close(c);
     if (rc != CHORE_OK)
-        return cli_error(status_for(rc), "job %" PRId64 ": %s", id, chore_strerror(rc));
+        return cli_error(cli_status_for(rc), "job %" PRId64 ": %s", id, chore_strerror(rc));
     if (json)
-        status = print_json(job_json(info, true));
+        status = cli_print_json(job_json(info, true));
     else
         print_job_detail(info);
     chore_job_info_free(info);
@@ -400,7 +284,7 @@ static int admin_change(const char *cmd, int (*change)(chore *, int64_t), const 
     if (status != CLI_OK)
         return status;
     chore *c = NULL;
-    if ((status = open_store(store_url, &c)) != CLI_OK)
+    if ((status = cli_open_store(store_url, &c)) != CLI_OK)
         return status;
     int rc = change(c, id);
     if (rc == CHORE_ESTATE) {
@@ -417,7 +301,7 @@ static int admin_change(const char *cmd, int (*change)(chore *, int64_t), const 
     }
     chore_close(c);
     if (rc != CHORE_OK)
-        return cli_error(status_for(rc), "%s %" PRId64 ": %s", cmd, id, chore_strerror(rc));
+        return cli_error(cli_status_for(rc), "%s %" PRId64 ": %s", cmd, id, chore_strerror(rc));
     printf("job %" PRId64 " %s\n", id, done);
     return CLI_OK;
 }

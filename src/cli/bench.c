@@ -101,9 +101,32 @@ static void sleep_ms(long ms)
     }
 }
 
+/* The --durability words, indexed by chore_durability. */
+static const char *const durability_names[] = {"full", "process", NULL};
+
 static const char *durability_name(chore_durability d)
 {
     return d == CHORE_DURABLE_PROCESS ? "process" : "full";
+}
+
+/* Parse the flags bench and its reopen child share into b. --json comes
+ * last in the table: the reopen child leaves it out. Returns an exit status. */
+static int parse_bench_args(const char *cmd, int argc, char **argv, bench_cfg *b, bool reopen)
+{
+    int durability = (int)b->durability;
+    const cli_flag flags[] = {
+        CLI_INT64("--jobs", &b->jobs, 1, reopen ? INT64_MAX : 100000000, NULL),
+        CLI_INT("--workers", &b->workers, 1, 1024, NULL),
+        CLI_INT("--fetch-batch", &b->fetch_batch, 1, 10000, NULL),
+        CLI_STRING("--store", reopen ? &b->reopen_url : &b->store_url),
+        CLI_CHOICE("--durability", &durability, durability_names, "expected full or process"),
+        CLI_BOOL("--json", &b->json),
+    };
+    size_t n_flags = CLI_COUNT(flags) - (reopen ? 1 : 0);
+    if (cli_parse_args(cmd, argc, argv, flags, n_flags, NULL, 0, NULL) != CLI_OK)
+        return CLI_USAGE;
+    b->durability = (chore_durability)durability;
+    return CLI_OK;
 }
 
 static void progress(const bench_cfg *b, const char *what)
@@ -466,27 +489,8 @@ static int phase_reopen(const bench_cfg *b, bench_result *r)
 int cli_cmd_bench_reopen(int argc, char **argv)
 {
     bench_cfg b = {.workers = 4, .fetch_batch = DEFAULT_FETCH_BATCH, .jobs = 1};
-    const char *value = NULL;
-    for (int i = 0; i < argc; i++) {
-        /* written by bench itself: any flaw is a usage error */
-        if (cli_flag_value(argc, argv, &i, "--store", &value) > 0) {
-            b.reopen_url = value;
-        } else if (cli_flag_value(argc, argv, &i, "--jobs", &value) > 0) {
-            if (!cli_parse_int64(value, 1, INT64_MAX, &b.jobs))
-                return cli_error(CLI_USAGE, "bad --jobs");
-        } else if (cli_flag_value(argc, argv, &i, "--workers", &value) > 0) {
-            if (!cli_parse_int(value, 1, 1024, &b.workers))
-                return cli_error(CLI_USAGE, "bad --workers");
-        } else if (cli_flag_value(argc, argv, &i, "--fetch-batch", &value) > 0) {
-            if (!cli_parse_int(value, 1, 10000, &b.fetch_batch))
-                return cli_error(CLI_USAGE, "bad --fetch-batch");
-        } else if (cli_flag_value(argc, argv, &i, "--durability", &value) > 0) {
-            b.durability = strcmp(value, "process") == 0 ? CHORE_DURABLE_PROCESS
-                                                         : CHORE_DURABLE_FULL;
-        } else {
-            return cli_error(CLI_USAGE, "%s: bad argument '%s'", CLI_BENCH_REOPEN_CMD, argv[i]);
-        }
-    }
+    if (parse_bench_args(CLI_BENCH_REOPEN_CMD, argc, argv, &b, true) != CLI_OK)
+        return CLI_USAGE;
     if (b.reopen_url == NULL)
         return cli_error(CLI_USAGE, "%s: --store is required", CLI_BENCH_REOPEN_CMD);
 
@@ -618,47 +622,8 @@ int cli_cmd_bench(int argc, char **argv)
         .fetch_batch = DEFAULT_FETCH_BATCH,
         .durability = CHORE_DURABLE_FULL,
     };
-    const char *value = NULL;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (strcmp(argv[i], "--json") == 0) {
-            b.json = true;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--jobs", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            if (!cli_parse_int64(value, 1, 100000000, &b.jobs))
-                return cli_error(CLI_USAGE, "--jobs: not a number from 1 to 100000000: '%s'",
-                                 value);
-        } else if ((m = cli_flag_value(argc, argv, &i, "--workers", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            if (!cli_parse_int(value, 1, 1024, &b.workers))
-                return cli_error(CLI_USAGE, "--workers: not a number from 1 to 1024: '%s'",
-                                 value);
-        } else if ((m = cli_flag_value(argc, argv, &i, "--fetch-batch", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            if (!cli_parse_int(value, 1, 10000, &b.fetch_batch))
-                return cli_error(CLI_USAGE, "--fetch-batch: not a number from 1 to 10000: '%s'",
-                                 value);
-        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            b.store_url = value;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--durability", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            if (strcmp(value, "full") == 0)
-                b.durability = CHORE_DURABLE_FULL;
-            else if (strcmp(value, "process") == 0)
-                b.durability = CHORE_DURABLE_PROCESS;
-            else
-                return cli_error(CLI_USAGE, "--durability: 'full' or 'process', not '%s'",
-                                 value);
-        } else {
-            return cli_error(CLI_USAGE, "bench: unknown argument '%s'", argv[i]);
-        }
-    }
+    if (parse_bench_args("bench", argc, argv, &b, false) != CLI_OK)
+        return CLI_USAGE;
     b.progress = !b.json && isatty(STDERR_FILENO);
 
     char dir[512] = "", main_db[600] = "", reopen_db[600] = "";

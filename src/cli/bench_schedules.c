@@ -115,8 +115,8 @@ static int run_one(const char *dir, int schedules, int seconds, int workers, sch
     if (rc == CHORE_OK)
         rc = chore_start(c);
     if (rc == CHORE_OK) {
-        /* run until the end of second start_s + 1 + seconds */
-        int64_t end_us = (start_s + 2 + seconds) * 1000000 - 1000;
+        /* run through the slot of second start_s + 1 + seconds */
+        int64_t end_us = (start_s + 2 + seconds) * 1000000 - 300000; /* before the next slot */
         int64_t left;
         while ((left = end_us - realtime_us()) > 0)
             usleep((useconds_t)(left > 100000 ? 100000 : left));
@@ -145,24 +145,15 @@ int cli_cmd_bench_schedules(int argc, char **argv)
 {
     int seconds = 5, workers = 4, many = 10000;
     bool json = false;
-    const char *value = NULL;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--seconds", &value)) != 0) {
-            if (m < 0 || !cli_parse_int(value, 1, 3600, &seconds))
-                return cli_error(CLI_USAGE, "--seconds: not a number from 1 to 3600");
-        } else if ((m = cli_flag_value(argc, argv, &i, "--schedules", &value)) != 0) {
-            if (m < 0 || !cli_parse_int(value, 1, 1000000, &many))
-                return cli_error(CLI_USAGE, "--schedules: not a number from 1 to 1000000");
-        } else if ((m = cli_flag_value(argc, argv, &i, "--workers", &value)) != 0) {
-            if (m < 0 || !cli_parse_int(value, 1, 1024, &workers))
-                return cli_error(CLI_USAGE, "--workers: not a number from 1 to 1024");
-        } else {
-            return cli_error(CLI_USAGE, "bench schedules: unknown argument '%s'", argv[i]);
-        }
-    }
+    const cli_flag flags[] = {
+        CLI_BOOL("--json", &json),
+        CLI_INT("--seconds", &seconds, 1, 3600, NULL),
+        CLI_INT("--schedules", &many, 1, 1000000, NULL),
+        CLI_INT("--workers", &workers, 1, 1024, NULL),
+    };
+    if (cli_parse_args("bench schedules", argc, argv, flags, CLI_COUNT(flags), NULL, 0, NULL) !=
+        CLI_OK)
+        return CLI_USAGE;
     char dir[] = "/var/tmp/chore-bench-XXXXXX";
     if (mkdtemp(dir) == NULL)
         return cli_error(CLI_FAIL, "bench schedules: cannot create a temporary directory");

@@ -1,15 +1,19 @@
 /*
  * cli_util.h — helpers the `chore` subcommands share: exit codes, the
- * one-line error report, flag matching, and parsing of integers (with
- * range checks), durations (90s, 1h30m, 500ms) and RFC 3339 instants;
- * and the entry points of the subcommands, which main.c dispatches to.
+ * one-line error report, the table-driven flag parser, parsing of
+ * integers (with range checks), durations (90s, 1h30m, 500ms) and RFC 3339
+ * instants, opening a store and printing JSON; and the entry points of the
+ * subcommands, which main.c dispatches to.
  */
 #ifndef CHORE_CLI_UTIL_H
 #define CHORE_CLI_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
+
+#include "chore.h"
 
 /* Exit statuses of the chore binary. */
 enum {
@@ -24,18 +28,73 @@ enum {
 /* Print "chore: <message>" as one line on stderr and return `status`. */
 int cli_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* What a flag holds, and so what its destination points to. */
+typedef enum cli_flag_kind {
+    CLI_FLAG_STRING,   /* const char *: the value as given */
+    CLI_FLAG_INT,      /* int: a whole number in [min, max] */
+    CLI_FLAG_INT64,    /* int64_t: a whole number in [min, max] */
+    CLI_FLAG_DURATION, /* int64_t: milliseconds, see cli_parse_duration_ms */
+    CLI_FLAG_CHOICE,   /* int: the index of the value in `choices` */
+    CLI_FLAG_BOOL,     /* bool: set to true; the flag takes no value */
+} cli_flag_kind;
+
+/* One flag a command accepts. Build them with the CLI_* macros below,
+ * which check the destination's type. */
+typedef struct cli_flag {
+    const char *name; /* "--queue" */
+    cli_flag_kind kind;
+    void *dest;
+    int64_t min, max;           /* CLI_FLAG_INT and CLI_FLAG_INT64 */
+    const char *const *choices; /* CLI_FLAG_CHOICE: NULL-terminated */
+    const char *why;            /* a bad value's reason; NULL: a default one */
+} cli_flag;
+
+#define CLI_STRING(n, p) {.name = (n), .kind = CLI_FLAG_STRING, .dest = (const char **){(p)}}
+#define CLI_BOOL(n, p) {.name = (n), .kind = CLI_FLAG_BOOL, .dest = (bool *){(p)}}
+#define CLI_INT(n, p, lo, hi, w)                                                                 \
+    {.name = (n), .kind = CLI_FLAG_INT, .dest = (int *){(p)}, .min = (lo), .max = (hi), .why = (w)}
+#define CLI_INT64(n, p, lo, hi, w)                                                               \
+    {.name = (n), .kind = CLI_FLAG_INT64, .dest = (int64_t *){(p)}, .min = (lo), .max = (hi),    \
+     .why = (w)}
+#define CLI_DURATION(n, p) {.name = (n), .kind = CLI_FLAG_DURATION, .dest = (int64_t *){(p)}}
+#define CLI_CHOICE(n, p, names, w)                                                               \
+    {.name = (n), .kind = CLI_FLAG_CHOICE, .dest = (int *){(p)}, .choices = (names), .why = (w)}
+
+/* The number of entries of an array. */
+#define CLI_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 /*
- * Match argv[*i] against the flag `name` ("--queue") taking a value, given
- * as "--queue VALUE" or "--queue=VALUE". Returns 1 and sets *value (moving
- * *i past the value) when it matched, 0 when argv[*i] is another argument,
- * -1 when it matched but the value is missing (reported on stderr).
+ * Parse the arguments of the command `cmd` ("cron add") against `flags`.
+ * A flag is an argument starting with '-' (not "-" alone); one taking a
+ * value is given as "--flag VALUE" or "--flag=VALUE"; after "--" every
+ * argument is positional. Positionals go to positional[0..max_positional)
+ * and their number to *n_positional (may be NULL). Returns CLI_OK, or
+ * CLI_USAGE after a one-line reason on stderr for an unknown flag, a
+ * missing or bad value, or a surplus positional. A negative max_positional
+ * accepts any number: the first -max_positional are stored, all counted,
+ * for a caller with its own message for the surplus ones.
  */
-int cli_flag_value(int argc, char **argv, int *i, const char *name, const char **value);
+int cli_parse_args(const char *cmd, int argc, char **argv, const cli_flag *flags, size_t n_flags,
+                   const char **positional, int max_positional, int *n_positional);
+
+/* The exit status for a failed library call (a CHORE_* code): CLI_USAGE
+ * for bad input (CHORE_EINVAL, CHORE_EJSON), else CLI_FAIL. */
+int cli_status_for(int rc);
+
+/* Open the store at url with chore_open only (no threads started).
+ * Returns an exit status, reporting a failure on stderr. */
+int cli_open_store(const char *url, chore **out);
+
+/* An instant as an RFC 3339 string, or JSON null for 0 ("never"). */
+json_t *cli_instant_json(int64_t ms);
+/* A payload as JSON itself when it parses, else as a string; null for NULL. */
+json_t *cli_payload_json(const char *payload);
+/* Print a JSON value compactly on one line of stdout and release it.
+ * Returns CLI_OK, or CLI_FAIL (reported) when out of memory. */
+int cli_print_json(json_t *v);
 
 /* Parse a whole decimal integer in [min, max]. false on anything else. */
 bool cli_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);
-/* The same for an int. */
-bool cli_parse_int(const char *text, int min, int max, int *out);
 
 /*
  * Parse a duration: one or more <digits><unit> with units ms, s, m, h, d,

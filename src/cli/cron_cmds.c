@@ -45,48 +45,31 @@ static int64_t wall_now_ms(void)
 
 int cli_cmd_cron_next(int argc, char **argv)
 {
-    const char *expr = NULL, *zone = NULL, *from = NULL, *count_text = NULL;
+    const char *expr = NULL, *zone = NULL, *from = NULL;
+    int n_positional = 0, count = 5;
     bool explain = false;
-    for (int i = 0; i < argc; i++) {
-        const char *v;
-        int r;
-        if ((r = cli_flag_value(argc, argv, &i, "--tz", &v)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            zone = v;
-        } else if ((r = cli_flag_value(argc, argv, &i, "--from", &v)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            from = v;
-        } else if ((r = cli_flag_value(argc, argv, &i, "--count", &v)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            count_text = v;
-        } else if (strcmp(argv[i], "--explain") == 0) {
-            explain = true;
-        } else if (strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
-            return cli_error(CLI_USAGE, "cron next: unknown option '%s'", argv[i]);
-        } else if (expr == NULL) {
-            expr = argv[i];
-        } else {
-            return cli_error(CLI_USAGE,
-                             "cron next: one expression expected (quote it: '%s …')", expr);
-        }
-    }
+    const cli_flag flags[] = {
+        CLI_STRING("--tz", &zone),
+        CLI_STRING("--from", &from),
+        CLI_INT("--count", &count, 1, 1000000, NULL),
+        CLI_BOOL("--explain", &explain),
+    };
+    /* any number of positionals, to say more than one is an unquoted expression */
+    if (cli_parse_args("cron next", argc, argv, flags, CLI_COUNT(flags), &expr, -1,
+                       &n_positional) != CLI_OK)
+        return CLI_USAGE;
     if (expr == NULL)
         return cli_error(CLI_USAGE,
                          "usage: chore cron next EXPR [--tz ZONE] [--from RFC3339] [--count N] "
                          "[--explain]");
-    int count = 5;
-    if (count_text != NULL && !cli_parse_int(count_text, 1, 1000000, &count))
-        return cli_error(CLI_USAGE, "cron next: invalid --count '%s' (1 to 1000000)", count_text);
+    if (n_positional > 1)
+        return cli_error(CLI_USAGE,
+                         "cron next: one expression expected (quote it: '%s …')", expr);
     int64_t after = 0;
-    if (from != NULL) {
-        if (!cli_parse_rfc3339_ms(from, &after))
-            return cli_error(CLI_USAGE, "cron next: invalid --from '%s' (RFC 3339 expected)", from);
-    } else {
+    if (from == NULL)
         after = wall_now_ms();
-    }
+    else if (!cli_parse_rfc3339_ms(from, &after))
+        return cli_error(CLI_USAGE, "cron next: invalid --from '%s' (RFC 3339 expected)", from);
     char err[256];
     chore_cron *cron = NULL;
     int rc = chore_cron_parse(&cron, expr, zone, err, sizeof err);
@@ -137,19 +120,11 @@ int cli_cmd_cron_bench(int argc, char **argv)
         {"*/15 * * * * *", "Australia/Lord_Howe"},
         {"0 0 */28 2 MON", "UTC"}, /* 29 February (or the 1st) on a Monday: rare */
     };
-    double seconds = 1.0;
-    for (int i = 0; i < argc; i++) {
-        const char *v;
-        int r = cli_flag_value(argc, argv, &i, "--seconds", &v);
-        if (r < 0)
-            return CLI_USAGE;
-        if (r == 0)
-            return cli_error(CLI_USAGE, "cron bench: unknown argument '%s'", argv[i]);
-        int s;
-        if (!cli_parse_int(v, 1, 3600, &s))
-            return cli_error(CLI_USAGE, "cron bench: invalid --seconds '%s'", v);
-        seconds = s;
-    }
+    int seconds = 1;
+    const cli_flag flags[] = {CLI_INT("--seconds", &seconds, 1, 3600, NULL)};
+    if (cli_parse_args("cron bench", argc, argv, flags, CLI_COUNT(flags), NULL, 0, NULL) !=
+        CLI_OK)
+        return CLI_USAGE;
     size_t n = sizeof cases / sizeof cases[0];
     double typical_calls = 0, typical_time = 0;
     for (size_t k = 0; k < n; k++) {

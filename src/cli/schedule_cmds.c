@@ -22,28 +22,6 @@ enum {
     MAX_MISSED_CAP = 1000 /* the library's limit on --missed-cap */
 };
 
-/* The exit status for a failed library call: bad input or a runtime failure. */
-static int status_for(int rc)
-{
-    return rc == CHORE_EINVAL || rc == CHORE_EJSON ? CLI_USAGE : CLI_FAIL;
-}
-
-/* Open the store at url without starting threads. Returns an exit status. */
-static int open_store(const char *url, chore **out)
-{
-    chore_config cfg = {.store = url, .workers = 1};
-    int rc = chore_open(out, &cfg);
-    if (rc != CHORE_OK)
-        return cli_error(status_for(rc), "cannot open store %s: %s", url, chore_strerror(rc));
-    return CLI_OK;
-}
-
-/* True when arg looks like a flag: "-x", "--x" (but not "-" alone). */
-static bool is_flag(const char *arg)
-{
-    return arg[0] == '-' && arg[1] != '\0';
-}
-
 /* A name the library accepts: 1 to 128 bytes, no control characters. */
 static bool valid_name(const char *name)
 {
@@ -57,18 +35,8 @@ static bool valid_name(const char *name)
 
 /* ---------------------------------------------------------------- names of policies */
 
-static const char *const missed_names[] = {"once", "skip", "each"};
-static const char *const overlap_names[] = {"allow", "skip", "queue-one"};
-
-/* The index of text in names[0..n), or -1. */
-static int find_name(const char *const *names, int n, const char *text)
-{
-    for (int i = 0; i < n; i++) {
-        if (strcmp(names[i], text) == 0)
-            return i;
-    }
-    return -1;
-}
+static const char *const missed_names[] = {"once", "skip", "each", NULL};
+static const char *const overlap_names[] = {"allow", "skip", "queue-one", NULL};
 
 static const char *missed_name(chore_missed m)
 {
@@ -81,25 +49,6 @@ static const char *overlap_name(chore_overlap o)
 }
 
 /* ---------------------------------------------------------------- JSON */
-
-/* An instant as an RFC 3339 string, or JSON null for 0 ("never"/"none"). */
-static json_t *instant_json(int64_t ms)
-{
-    if (ms == 0)
-        return json_null();
-    char buf[40];
-    cli_format_rfc3339_ms(ms, buf, sizeof buf);
-    return json_string(buf);
-}
-
-/* The payload as JSON itself when it parses, else as a string. */
-static json_t *payload_json(const char *payload)
-{
-    if (payload == NULL)
-        return json_null();
-    json_t *v = json_loads(payload, JSON_DECODE_ANY, NULL);
-    return v != NULL ? v : json_string(payload);
-}
 
 /* A string as JSON; null for NULL. */
 static json_t *string_json(const char *s)
@@ -117,7 +66,7 @@ static json_t *schedule_json(const chore_schedule_info *s)
     json_object_set_new(o, "cron", string_json(s->cron));
     json_object_set_new(o, "zone", string_json(s->zone));
     json_object_set_new(o, "job", string_json(s->job));
-    json_object_set_new(o, "payload", payload_json(s->payload));
+    json_object_set_new(o, "payload", cli_payload_json(s->payload));
     json_object_set_new(o, "queue", string_json(s->queue));
     json_object_set_new(o, "priority", json_integer(s->priority));
     json_object_set_new(o, "max_attempts", json_integer(s->max_attempts));
@@ -126,23 +75,11 @@ static json_t *schedule_json(const chore_schedule_info *s)
     json_object_set_new(o, "missed_cap", json_integer(s->missed_cap));
     json_object_set_new(o, "overlap", json_string(overlap_name(s->overlap)));
     json_object_set_new(o, "paused", json_boolean(s->paused));
-    json_object_set_new(o, "last_fire", instant_json(s->last_fire_ms));
+    json_object_set_new(o, "last_fire", cli_instant_json(s->last_fire_ms));
     json_object_set_new(o, "last_job_id",
                         s->last_job_id != 0 ? json_integer(s->last_job_id) : json_null());
-    json_object_set_new(o, "next_fire", instant_json(s->next_fire_ms));
+    json_object_set_new(o, "next_fire", cli_instant_json(s->next_fire_ms));
     return o;
-}
-
-/* Print a JSON value on one line of stdout and release it. */
-static int print_json(json_t *v)
-{
-    char *text = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    json_decref(v);
-    if (text == NULL)
-        return cli_error(CLI_FAIL, "out of memory");
-    puts(text);
-    free(text);
-    return CLI_OK;
 }
 
 /* Flush stdout; a failed write is a runtime failure. */
@@ -172,82 +109,36 @@ static int schedule_exists(chore *c, const char *name, bool *exists)
 
 int cli_cmd_cron_add(int argc, char **argv)
 {
-    const char *store_url = CLI_DEFAULT_STORE, *value = NULL;
-    const char *positional[4] = {NULL, NULL, NULL, NULL};
-    int n_positional = 0;
+    const char *store_url = CLI_DEFAULT_STORE;
+    const char *positional[5] = {NULL};
+    int n_positional = 0, missed = CHORE_MISSED_ONCE, overlap = CHORE_OVERLAP_ALLOW;
     chore_schedule_opts opts = {0};
-    bool flags_done = false;
-
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (flags_done || !is_flag(argv[i])) {
-            if (n_positional == 4)
-                return cli_error(CLI_USAGE,
-                                 "cron add: unexpected argument '%s' (quote the expression)",
-                                 argv[i]);
-            positional[n_positional++] = argv[i];
-        } else if (strcmp(argv[i], "--") == 0) {
-            flags_done = true;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            store_url = value;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--tz", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            opts.zone = value;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--queue", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            if (!valid_name(value))
-                return cli_error(CLI_USAGE,
-                                 "--queue: not a queue name (1 to 128 bytes, no control "
-                                 "characters): '%s'",
-                                 value);
-            opts.queue = value;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--priority", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            if (!cli_parse_int(value, INT32_MIN, INT32_MAX, &opts.priority))
-                return cli_error(CLI_USAGE, "--priority: not an integer: '%s'", value);
-        } else if ((m = cli_flag_value(argc, argv, &i, "--max-attempts", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            if (!cli_parse_int(value, 0, INT32_MAX, &opts.max_attempts))
-                return cli_error(CLI_USAGE,
-                                 "--max-attempts: not a count (0 = retry forever): '%s'", value);
-        } else if ((m = cli_flag_value(argc, argv, &i, "--timeout", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            if (!cli_parse_duration_ms(value, &opts.timeout_ms))
-                return cli_error(CLI_USAGE,
-                                 "--timeout: not a duration like 90s, 1h30m or 500ms: '%s'",
-                                 value);
-        } else if ((m = cli_flag_value(argc, argv, &i, "--missed", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            int k = find_name(missed_names, 3, value);
-            if (k < 0)
-                return cli_error(CLI_USAGE, "--missed: expected once, skip or each: '%s'", value);
-            opts.missed = (chore_missed)k;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--missed-cap", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            if (!cli_parse_int(value, 1, MAX_MISSED_CAP, &opts.missed_cap))
-                return cli_error(CLI_USAGE, "--missed-cap: not a number from 1 to %d: '%s'",
-                                 MAX_MISSED_CAP, value);
-        } else if ((m = cli_flag_value(argc, argv, &i, "--overlap", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            int k = find_name(overlap_names, 3, value);
-            if (k < 0)
-                return cli_error(CLI_USAGE,
-                                 "--overlap: expected allow, skip or queue-one: '%s'", value);
-            opts.overlap = (chore_overlap)k;
-        } else {
-            return cli_error(CLI_USAGE, "cron add: unknown flag '%s'", argv[i]);
-        }
-    }
+    const cli_flag flags[] = {
+        CLI_STRING("--store", &store_url),
+        CLI_STRING("--tz", &opts.zone),
+        CLI_STRING("--queue", &opts.queue),
+        CLI_INT("--priority", &opts.priority, INT32_MIN, INT32_MAX, "not an integer"),
+        CLI_INT("--max-attempts", &opts.max_attempts, 0, INT32_MAX,
+                "not a count (0 = retry forever)"),
+        CLI_DURATION("--timeout", &opts.timeout_ms),
+        CLI_CHOICE("--missed", &missed, missed_names, "expected once, skip or each"),
+        CLI_INT("--missed-cap", &opts.missed_cap, 1, MAX_MISSED_CAP, NULL),
+        CLI_CHOICE("--overlap", &overlap, overlap_names, "expected allow, skip or queue-one"),
+    };
+    /* any number of positionals, to say more than four is an unquoted expression */
+    if (cli_parse_args("cron add", argc, argv, flags, CLI_COUNT(flags), positional,
+                       -(int)CLI_COUNT(positional), &n_positional) != CLI_OK)
+        return CLI_USAGE;
+    if (n_positional > 4)
+        return cli_error(CLI_USAGE, "cron add: unexpected argument '%s' (quote the expression)",
+                         positional[4]);
+    if (opts.queue != NULL && !valid_name(opts.queue))
+        return cli_error(CLI_USAGE,
+                         "--queue: not a queue name (1 to 128 bytes, no control characters): "
+                         "'%s'",
+                         opts.queue);
+    opts.missed = (chore_missed)missed;
+    opts.overlap = (chore_overlap)overlap;
     if (n_positional < 3)
         return cli_error(CLI_USAGE, "usage: chore cron add NAME EXPR JOB [PAYLOAD] [--tz ZONE] "
                                     "[--queue Q] [--priority N] [--max-attempts N] "
@@ -274,7 +165,7 @@ int cli_cmd_cron_add(int argc, char **argv)
         return cli_error(CLI_USAGE, "cron add: %s", err[0] != '\0' ? err : chore_strerror(rc));
 
     chore *c = NULL;
-    int status = open_store(store_url, &c);
+    int status = cli_open_store(store_url, &c);
     if (status != CLI_OK)
         return status;
     bool exists = false;
@@ -285,7 +176,7 @@ int cli_cmd_cron_add(int argc, char **argv)
     if (rc == CHORE_EJSON)
         return cli_error(CLI_USAGE, "cron add: the payload is not valid JSON");
     if (rc != CHORE_OK)
-        return cli_error(status_for(rc), "cron add: %s", chore_strerror(rc));
+        return cli_error(cli_status_for(rc), "cron add: %s", chore_strerror(rc));
     printf("%s %s\n", exists ? "updated" : "added", name);
     return finish_output("cron add", CLI_OK);
 }
@@ -338,24 +229,14 @@ static void print_schedule_table(const chore_schedule_info *items, size_t n)
 
 int cli_cmd_cron_list(int argc, char **argv)
 {
-    const char *store_url = CLI_DEFAULT_STORE, *value = NULL;
+    const char *store_url = CLI_DEFAULT_STORE;
     bool json = false;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            store_url = value;
-        } else if (is_flag(argv[i])) {
-            return cli_error(CLI_USAGE, "cron list: unknown flag '%s'", argv[i]);
-        } else {
-            return cli_error(CLI_USAGE, "cron list: unexpected argument '%s'", argv[i]);
-        }
-    }
+    const cli_flag flags[] = {CLI_BOOL("--json", &json), CLI_STRING("--store", &store_url)};
+    if (cli_parse_args("cron list", argc, argv, flags, CLI_COUNT(flags), NULL, 0, NULL) !=
+        CLI_OK)
+        return CLI_USAGE;
     chore *c = NULL;
-    int status = open_store(store_url, &c);
+    int status = cli_open_store(store_url, &c);
     if (status != CLI_OK)
         return status;
     chore_schedule_info *items = NULL;
@@ -363,7 +244,7 @@ int cli_cmd_cron_list(int argc, char **argv)
     int rc = chore_schedule_list(c, &items, &n);
     chore_close(c);
     if (rc != CHORE_OK)
-        return cli_error(status_for(rc), "cron list: %s", chore_strerror(rc));
+        return cli_error(cli_status_for(rc), "cron list: %s", chore_strerror(rc));
     if (json) {
         json_t *root = json_object(), *arr = json_array();
         if (root == NULL || arr == NULL) {
@@ -375,7 +256,7 @@ int cli_cmd_cron_list(int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, schedule_json(&items[i]));
         json_object_set_new(root, "schedules", arr);
-        status = print_json(root);
+        status = cli_print_json(root);
     } else {
         print_schedule_table(items, n);
     }
@@ -390,28 +271,14 @@ int cli_cmd_cron_list(int argc, char **argv)
 static int schedule_change(const char *cmd, int (*change)(chore *, const char *),
                            const char *done, int argc, char **argv)
 {
-    const char *store_url = CLI_DEFAULT_STORE, *value = NULL, *name = NULL;
-    bool flags_done = false;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (flags_done || !is_flag(argv[i])) {
-            if (name != NULL)
-                return cli_error(CLI_USAGE, "%s: unexpected argument '%s'", cmd, argv[i]);
-            name = argv[i];
-        } else if (strcmp(argv[i], "--") == 0) {
-            flags_done = true;
-        } else if ((m = cli_flag_value(argc, argv, &i, "--store", &value)) != 0) {
-            if (m < 0)
-                return CLI_USAGE;
-            store_url = value;
-        } else {
-            return cli_error(CLI_USAGE, "%s: unknown flag '%s'", cmd, argv[i]);
-        }
-    }
+    const char *store_url = CLI_DEFAULT_STORE, *name = NULL;
+    const cli_flag flags[] = {CLI_STRING("--store", &store_url)};
+    if (cli_parse_args(cmd, argc, argv, flags, CLI_COUNT(flags), &name, 1, NULL) != CLI_OK)
+        return CLI_USAGE;
     if (name == NULL || name[0] == '\0')
         return cli_error(CLI_USAGE, "%s: missing schedule NAME", cmd);
     chore *c = NULL;
-    int status = open_store(store_url, &c);
+    int status = cli_open_store(store_url, &c);
     if (status != CLI_OK)
         return status;
     int rc = change(c, name);
@@ -419,7 +286,7 @@ static int schedule_change(const char *cmd, int (*change)(chore *, const char *)
     if (rc == CHORE_ENOTFOUND)
         return cli_error(CLI_FAIL, "%s: no schedule named %s", cmd, name);
     if (rc != CHORE_OK)
-        return cli_error(status_for(rc), "%s %s: %s", cmd, name, chore_strerror(rc));
+        return cli_error(cli_status_for(rc), "%s %s: %s", cmd, name, chore_strerror(rc));
     printf("%s %s\n", done, name);
     return finish_output(cmd, CLI_OK);
 }

@@ -263,6 +263,9 @@ static int parse_every(parser *p, const char *s, const char *end, int64_t *out)
     if (total < 1000)
         return fail(p, "@every: duration '%s' is out of range (at least 1s)",
                     quote(q, sizeof q, whole, (size_t)(end - whole)));
+    if (total % 1000 != 0) /* slots fall on whole seconds */
+        return fail(p, "@every: duration '%s' is not a whole number of seconds",
+                    quote(q, sizeof q, whole, (size_t)(end - whole)));
     *out = total;
     return CHORE_OK;
 }

@@ -22,7 +22,7 @@
 #include "chore.h"
 #include "test_util.h"
 
-enum { JOBS = 5000, KILLS = 50, EXTRA_PER_CHILD = 40 };
+enum { JOBS = 20000, KILLS = 60, EXTRA_PER_CHILD = 40 };
 
 static char db_url[700], db_path[700], runs_path[720], acks_path[720];
 

@@ -104,6 +104,24 @@ typedef enum chore_durability {
     CHORE_DURABLE_PROCESS = 1,
 } chore_durability;
 
+/* How much the instance logs. */
+typedef enum chore_log_level {
+    CHORE_LOG_INFO = 0, /* default */
+    CHORE_LOG_DEBUG = 1,
+    CHORE_LOG_WARN = 2,
+    CHORE_LOG_ERROR = 3,
+    CHORE_LOG_OFF = 4,
+} chore_log_level;
+
+/*
+ * Receives each log line: `line` is one logfmt line without a newline, e.g.
+ * `time=2026-11-22T10:00:00.123Z level=info component=rescuer msg="..." jobs=3`;
+ * `component` is the loop's or part's name. Called from the instance's
+ * threads, so it must be thread-safe; it must not call back into chore.
+ */
+typedef void (*chore_log_fn)(void *ud, chore_log_level level, const char *component,
+                             const char *line);
+
 /* Settings for chore_open. A zeroed field takes the default given beside it. */
 typedef struct chore_config {
     const char *store;            /* "sqlite:PATH"; default "sqlite:chore.db" */
@@ -119,6 +137,9 @@ typedef struct chore_config {
     chore_clock *clock;           /* NULL = the system clock */
     uint64_t seed;                /* seeds backoff jitter; 0 = from the time */
     int64_t misfire_ms;           /* a schedule's slot this late is missed; default 60000 */
+    chore_log_level log_level;    /* least severe level logged; default CHORE_LOG_INFO */
+    chore_log_fn log_fn;          /* NULL = write lines to stderr */
+    void *log_ud;
 } chore_config;
 
 /* ---------------------------------------------------------------- instance */
@@ -379,6 +400,101 @@ typedef struct chore_schedule_info {
 /* Every schedule, by name. Free with chore_schedule_list_free. */
 int chore_schedule_list(chore *c, chore_schedule_info **out, size_t *n);
 void chore_schedule_list_free(chore_schedule_info *items, size_t n);
+
+/* ---------------------------------------------------------------- loops */
+
+/*
+ * A loop is a function run on an interval inside the program (a periodic
+ * chore, a tick runner), as opposed to a durable job. Ticks of one loop
+ * never overlap. With `locked`, of several processes sharing the store
+ * only the one holding the loop's lock runs a tick; the others record a
+ * skip ("locked elsewhere"). chore's own maintenance (lease rescue,
+ * pruning, schedule firing) runs as loops and shows in the same health.
+ */
+typedef struct chore_loop chore_loop;
+
+/* The tick being run: valid only inside the call that received it. */
+typedef struct chore_tick chore_tick;
+
+/* True once the tick should end early: its timeout passed or the loop is stopping. */
+bool chore_tick_should_stop(const chore_tick *tick);
+/* Report how much this tick did (shown in health as last_work). */
+void chore_tick_set_work(chore_tick *tick, int64_t count);
+/* Record why this tick failed (copied); shown in health as last_error. */
+int chore_tick_set_error(chore_tick *tick, const char *message);
+
+/* One tick's work: CHORE_OK, or anything else for a failure. */
+typedef int (*chore_loop_fn)(chore_tick *tick, void *ud);
+
+/* A loop's settings. A zeroed field takes the default beside it. */
+typedef struct chore_loop_config {
+    const char *name;       /* unique, snake_case ([a-z0-9_.], 1-64 bytes); required */
+    int64_t interval_ms;    /* between tick starts; required, > 0 */
+    int64_t jitter_ms;      /* the first tick comes at a random point within this; default 0 */
+    bool jitter_every_tick; /* also add random jitter to every later interval */
+    int64_t timeout_ms;     /* per tick, cooperative (chore_tick_should_stop); 0 = none */
+    chore_loop_fn run;      /* required */
+    /* Optional: false skips the tick without counting a failure. */
+    bool (*should_run)(void *ud);
+    /* Optional: run once before the first tick; a failure is retried at the next tick. */
+    int (*on_start)(void *ud);
+    /* Optional: told about every failed tick. */
+    void (*on_error)(void *ud, int code, const char *message);
+    bool locked;            /* one process of many runs each tick */
+    const char *lock_name;  /* the lock's id; default: the loop's name */
+    void *ud;
+} chore_loop_config;
+
+/*
+ * Register a loop; it starts with chore_start (or at once if running).
+ * CHORE_EEXIST when a loop with that name or lock id exists. *out (may be
+ * NULL) is the loop's handle, valid until chore_close.
+ */
+int chore_loop_add(chore *c, const chore_loop_config *cfg, chore_loop **out);
+/* Find a loop by name (chore's own too: "chore.rescuer", "chore.pruner", "chore.scheduler"). */
+chore_loop *chore_loop_find(chore *c, const char *name);
+/* Run a tick now (after the current one, if one runs). Returns at once. */
+int chore_loop_trigger(chore_loop *loop);
+/* Run a tick now and return when it has finished (real-time timeout_ms). */
+int chore_loop_trigger_wait(chore_loop *loop, int64_t timeout_ms);
+/* Sleeper: ask for a tick; never blocks. Wakes during a tick coalesce into one more tick. */
+void chore_loop_wake(chore_loop *loop);
+/* No more ticks until resumed (a running tick finishes). */
+int chore_loop_pause(chore_loop *loop);
+int chore_loop_resume(chore_loop *loop);
+/* Start the interval again from now. */
+int chore_loop_restart(chore_loop *loop);
+/* Stop this loop for good (waits for a running tick). */
+int chore_loop_stop(chore_loop *loop);
+
+/* A loop's health. */
+typedef struct chore_loop_health {
+    char name[65];
+    bool paused, stopped;
+    int64_t runs, skips, failures; /* ticks run, skipped, failed */
+    int64_t consecutive_failures;
+    int64_t last_success_ms;       /* 0 = never */
+    int64_t last_failure_ms;       /* 0 = never */
+    char last_error[256];          /* "" when none */
+    char last_skip[64];            /* why the last skip: "locked elsewhere", "should_run said no" */
+    int64_t last_duration_us;
+    int64_t last_work;             /* what the last tick reported with chore_tick_set_work */
+    int64_t next_tick_ms;          /* 0 = none planned (paused or stopped) */
+} chore_loop_health;
+
+int chore_loop_health_get(chore_loop *loop, chore_loop_health *out);
+/* Every loop's health, by name; *out is malloc'd: free(*out). */
+int chore_loops_health(chore *c, chore_loop_health **out, size_t *n);
+
+/* ---------------------------------------------------------------- metrics */
+
+/*
+ * The instance's metrics as Prometheus text (exposition format 0.0.4):
+ * jobs enqueued, completed, failed and discarded by job name; job duration
+ * histograms by name; jobs by state; loop runs, skips, failures, duration
+ * and last success. *text is malloc'd: free(*text).
+ */
+int chore_metrics_render(chore *c, char **text, size_t *len);
 
 /* ---------------------------------------------------------------- cron */
 

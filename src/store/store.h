@@ -232,6 +232,15 @@ typedef struct store_ops {
     /* A number that changes whenever a schedule is put, removed, paused or
      * resumed (by any process), and not when one fires. */
     int (*schedule_version)(store *s, int64_t *out);
+
+    /* Locks for loops: a lease row per lock name. */
+    /* Take or renew `name` for `owner` until now + ttl_ms: *held is true
+     * when it was free, expired, or already `owner`'s; false when another
+     * owner holds an unexpired lease (nothing changes then). */
+    int (*lock_acquire)(store *s, const char *name, const char *owner, int64_t now_ms,
+                        int64_t ttl_ms, bool *held);
+    /* Give `name` up if `owner` holds it; a no-op otherwise. */
+    int (*lock_release)(store *s, const char *name, const char *owner);
 } store_ops;
 
 /* The backend for a URL's scheme ("sqlite:…"), and where the location starts. */

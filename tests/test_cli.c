@@ -9,91 +9,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <errno.h>
 #include <jansson.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "cli_run.h"
 #include "test_util.h"
-
-extern char **environ;
-
-enum { OUT_MAX = 1 << 16 };
-
-/* Run the chore binary with args (NULL-terminated, without argv[0]); its
- * stdout goes into out (NUL-terminated). Returns the exit status, or -1
- * when it did not exit normally. */
-static int run_chore(char *out, size_t outlen, const char *const *args)
-{
-    const char *bin = getenv("CHORE_BIN");
-    assert_non_null(bin);
-    const char *argv[32] = {bin};
-    size_t n = 1;
-    for (; args[n - 1] != NULL && n < 31; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addclose(&fa, fds[1]);
-    pid_t pid;
-    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    assert_int_equal(rc, 0);
-
-    size_t used = 0;
-    char sink[4096];
-    for (;;) {
-        char *dst = used < outlen - 1 ? out + used : sink;
-        size_t room = used < outlen - 1 ? outlen - 1 - used : sizeof sink;
-        ssize_t got = read(fds[0], dst, room);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        if (dst == out + used)
-            used += (size_t)got;
-    }
-    out[used] = '\0';
-    close(fds[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Run with a variable argument list ending in NULL. */
-static int run(char *out, ...)
-{
-    const char *args[32];
-    size_t n = 0;
-    va_list ap;
-    va_start(ap, out);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL && n < 31)
-        args[n++] = a;
-    va_end(ap);
-    args[n] = NULL;
-    return run_chore(out, OUT_MAX, args);
-}
-
-static json_t *parse(const char *text)
-{
-    json_error_t err;
-    json_t *v = json_loads(text, 0, &err);
-    if (v == NULL)
-        fail_msg("not JSON (%s): %s", err.text, text);
-    return v;
-}
 
 /* The id printed by `chore enqueue`. */
 static long long enqueue_id(const char *out)
@@ -108,8 +30,8 @@ static long long enqueue_id(const char *out)
 static void test_version(void **state)
 {
     (void)state;
-    char *out = malloc(OUT_MAX);
-    assert_int_equal(run(out, "version", NULL), 0);
+    char *out = malloc(CLI_OUT_MAX);
+    assert_int_equal(cli_run(out, "version", NULL), 0);
     assert_non_null(strstr(out, "chore 0."));
     free(out);
 }
@@ -117,50 +39,52 @@ static void test_version(void **state)
 static void test_bad_usage(void **state)
 {
     (void)state;
-    char *out = malloc(OUT_MAX);
+    char *out = malloc(CLI_OUT_MAX);
     char store[600];
     test_store_url(store, sizeof store, "usage");
-    assert_int_equal(run(out, NULL), 2);
-    assert_int_equal(run(out, "frobnicate", NULL), 2);
-    assert_int_equal(run(out, "enqueue", "--store", store, NULL), 2); /* no name */
-    assert_int_equal(run(out, "enqueue", "a.job", "--priority", "high", "--store", store, NULL), 2);
-    assert_int_equal(run(out, "enqueue", "a.job", "--priority", "99999999999", "--store", store,
-                         NULL),
+    assert_int_equal(cli_run(out, NULL), 2);
+    assert_int_equal(cli_run(out, "frobnicate", NULL), 2);
+    assert_int_equal(cli_run(out, "enqueue", "--store", store, NULL), 2); /* no name */
+    assert_int_equal(cli_run(out, "enqueue", "a.job", "--priority", "high", "--store", store,
+                             NULL),
                      2);
-    assert_int_equal(run(out, "enqueue", "a.job", "{not json", "--store", store, NULL), 2);
-    assert_int_equal(run(out, "enqueue", "a.job", "--in", "5x", "--store", store, NULL), 2);
-    assert_int_equal(run(out, "enqueue", "a.job", "--at", "2030-02-30T00:00:00Z", "--store",
-                         store, NULL),
+    assert_int_equal(cli_run(out, "enqueue", "a.job", "--priority", "99999999999", "--store", store,
+                             NULL),
                      2);
-    assert_int_equal(run(out, "enqueue", "a.job", "--at", "2030-01-01T00:00:00Z", "--in", "1s",
-                         "--store", store, NULL),
+    assert_int_equal(cli_run(out, "enqueue", "a.job", "{not json", "--store", store, NULL), 2);
+    assert_int_equal(cli_run(out, "enqueue", "a.job", "--in", "5x", "--store", store, NULL), 2);
+    assert_int_equal(cli_run(out, "enqueue", "a.job", "--at", "2030-02-30T00:00:00Z", "--store",
+                             store, NULL),
                      2);
-    assert_int_equal(run(out, "enqueue", "a.job", "--bogus", "--store", store, NULL), 2);
-    assert_int_equal(run(out, "jobs", "--state", "sleeping", "--store", store, NULL), 2);
-    assert_int_equal(run(out, "jobs", "--limit", "0", "--store", store, NULL), 2);
-    assert_int_equal(run(out, "job", "abc", "--store", store, NULL), 2);
-    assert_int_equal(run(out, "cancel", "--store", store, NULL), 2);
-    assert_int_equal(run(out, "bench", "--jobs", "-5", NULL), 2);
-    assert_int_equal(run(out, "bench", "--durability", "maybe", NULL), 2);
+    assert_int_equal(cli_run(out, "enqueue", "a.job", "--at", "2030-01-01T00:00:00Z", "--in", "1s",
+                             "--store", store, NULL),
+                     2);
+    assert_int_equal(cli_run(out, "enqueue", "a.job", "--bogus", "--store", store, NULL), 2);
+    assert_int_equal(cli_run(out, "jobs", "--state", "sleeping", "--store", store, NULL), 2);
+    assert_int_equal(cli_run(out, "jobs", "--limit", "0", "--store", store, NULL), 2);
+    assert_int_equal(cli_run(out, "job", "abc", "--store", store, NULL), 2);
+    assert_int_equal(cli_run(out, "cancel", "--store", store, NULL), 2);
+    assert_int_equal(cli_run(out, "bench", "--jobs", "-5", NULL), 2);
+    assert_int_equal(cli_run(out, "bench", "--durability", "maybe", NULL), 2);
     free(out);
 }
 
 static void test_enqueue_list_show_cancel(void **state)
 {
     (void)state;
-    char *out = malloc(OUT_MAX);
+    char *out = malloc(CLI_OUT_MAX);
     char store[600];
     test_store_url(store, sizeof store, "admin");
 
-    assert_int_equal(run(out, "enqueue", "mail.send", "{\"to\":\"ada\"}", "--queue", "mail",
-                         "--priority", "-3", "--max-attempts", "4", "--in", "1h30m", "--store",
-                         store, NULL),
+    assert_int_equal(cli_run(out, "enqueue", "mail.send", "{\"to\":\"ada\"}", "--queue", "mail",
+                             "--priority", "-3", "--max-attempts", "4", "--in", "1h30m", "--store",
+                             store, NULL),
                      0);
     long long id = enqueue_id(out);
 
     /* jobs --json lists it */
-    assert_int_equal(run(out, "jobs", "--json", "--store", store, NULL), 0);
-    json_t *list = parse(out);
+    assert_int_equal(cli_run(out, "jobs", "--json", "--store", store, NULL), 0);
+    json_t *list = cli_parse_json(out);
     json_t *jobs = json_object_get(list, "jobs");
     assert_true(json_is_array(jobs));
     assert_int_equal(json_array_size(jobs), 1);
@@ -171,19 +95,19 @@ static void test_enqueue_list_show_cancel(void **state)
     json_decref(list);
 
     /* filters */
-    assert_int_equal(run(out, "jobs", "--json", "--state", "available", "--store", store, NULL),
+    assert_int_equal(cli_run(out, "jobs", "--json", "--state", "available", "--store", store, NULL),
                      0);
-    list = parse(out);
+    list = cli_parse_json(out);
     assert_int_equal(json_array_size(json_object_get(list, "jobs")), 0);
     json_decref(list);
-    assert_int_equal(run(out, "jobs", "--store", store, NULL), 0);
+    assert_int_equal(cli_run(out, "jobs", "--store", store, NULL), 0);
     assert_non_null(strstr(out, "mail.send"));
 
     /* job ID --json shows it */
     char id_text[32];
     snprintf(id_text, sizeof id_text, "%lld", id);
-    assert_int_equal(run(out, "job", id_text, "--json", "--store", store, NULL), 0);
-    j = parse(out);
+    assert_int_equal(cli_run(out, "job", id_text, "--json", "--store", store, NULL), 0);
+    j = cli_parse_json(out);
     assert_int_equal(json_integer_value(json_object_get(j, "id")), id);
     assert_string_equal(json_string_value(json_object_get(j, "queue")), "mail");
     assert_int_equal(json_integer_value(json_object_get(j, "priority")), -3);
@@ -195,47 +119,48 @@ static void test_enqueue_list_show_cancel(void **state)
     json_decref(j);
 
     /* cancel ID changes its state */
-    assert_int_equal(run(out, "cancel", id_text, "--store", store, NULL), 0);
-    assert_int_equal(run(out, "job", id_text, "--json", "--store", store, NULL), 0);
-    j = parse(out);
+    assert_int_equal(cli_run(out, "cancel", id_text, "--store", store, NULL), 0);
+    assert_int_equal(cli_run(out, "job", id_text, "--json", "--store", store, NULL), 0);
+    j = cli_parse_json(out);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "cancelled");
     json_decref(j);
     /* a cancelled job cannot be cancelled again: a runtime failure */
-    assert_int_equal(run(out, "cancel", id_text, "--store", store, NULL), 1);
+    assert_int_equal(cli_run(out, "cancel", id_text, "--store", store, NULL), 1);
     /* retry brings it back */
-    assert_int_equal(run(out, "retry", id_text, "--store", store, NULL), 0);
-    assert_int_equal(run(out, "job", id_text, "--json", "--store", store, NULL), 0);
-    j = parse(out);
+    assert_int_equal(cli_run(out, "retry", id_text, "--store", store, NULL), 0);
+    assert_int_equal(cli_run(out, "job", id_text, "--json", "--store", store, NULL), 0);
+    j = cli_parse_json(out);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "available");
     json_decref(j);
 
     /* an unknown id */
-    assert_int_equal(run(out, "job", "999999", "--store", store, NULL), 1);
+    assert_int_equal(cli_run(out, "job", "999999", "--store", store, NULL), 1);
     free(out);
 }
 
 static void test_enqueue_at_and_unique(void **state)
 {
     (void)state;
-    char *out = malloc(OUT_MAX);
+    char *out = malloc(CLI_OUT_MAX);
     char store[600];
     test_store_url(store, sizeof store, "at");
-    assert_int_equal(run(out, "enqueue", "report.build", "--at", "2030-01-02T04:04:05.250+01:00",
-                         "--unique", "r1", "--store", store, NULL),
+    assert_int_equal(cli_run(out, "enqueue", "report.build", "--at",
+                             "2030-01-02T04:04:05.250+01:00", "--unique", "r1", "--store", store,
+                             NULL),
                      0);
     long long id = enqueue_id(out);
     char id_text[32];
     snprintf(id_text, sizeof id_text, "%lld", id);
-    assert_int_equal(run(out, "job", id_text, "--json", "--store", store, NULL), 0);
-    json_t *j = parse(out);
+    assert_int_equal(cli_run(out, "job", id_text, "--json", "--store", store, NULL), 0);
+    json_t *j = cli_parse_json(out);
     assert_string_equal(json_string_value(json_object_get(j, "run_at")),
                         "2030-01-02T03:04:05.250Z");
     assert_string_equal(json_string_value(json_object_get(j, "unique_key")), "r1");
     json_decref(j);
 
     /* the same unique key again: the first job, exit 0 */
-    assert_int_equal(run(out, "enqueue", "report.build", "--unique", "r1", "--store", store,
-                         NULL),
+    assert_int_equal(cli_run(out, "enqueue", "report.build", "--unique", "r1", "--store", store,
+                             NULL),
                      0);
     char expect[64];
     snprintf(expect, sizeof expect, "duplicate of %lld\n", id);
@@ -246,9 +171,9 @@ static void test_enqueue_at_and_unique(void **state)
 static void test_bench_json(void **state)
 {
     (void)state;
-    char *out = malloc(OUT_MAX);
-    assert_int_equal(run(out, "bench", "--jobs", "2000", "--workers", "2", "--json", NULL), 0);
-    json_t *r = parse(out);
+    char *out = malloc(CLI_OUT_MAX);
+    assert_int_equal(cli_run(out, "bench", "--jobs", "2000", "--workers", "2", "--json", NULL), 0);
+    json_t *r = cli_parse_json(out);
     static const char *const numbers[] = {
         "enqueue_bulk_per_s", "enqueue_single_per_s", "work_per_s", "e2e_per_s",
         "latency_p50_us",     "latency_p99_us",       "peak_rss_mib", "first_job_ms",

@@ -14,114 +14,29 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "chore.h"
+#include "cli_run.h"
 #include "test_util.h"
-
-extern char **environ;
-
-enum { OUT_MAX = 1 << 16 };
 
 /* What the last run wrote on stderr (NUL-terminated). */
 static char last_err[4096];
 
-/* Read a whole file into buf (NUL-terminated, truncated to len - 1). */
-static void read_file(const char *path, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    size_t got = fread(buf, 1, len - 1, f);
-    buf[got] = '\0';
-    fclose(f);
-}
-
-/* Run the chore binary with args (NULL-terminated, without argv[0]); its
- * stdout goes into out and its stderr into last_err (both NUL-terminated).
- * Returns the exit status, or -1 when it did not exit normally. */
-static int run_chore(char *out, size_t outlen, const char *const *args)
-{
-    const char *bin = getenv("CHORE_BIN");
-    assert_non_null(bin);
-    const char *argv[40] = {bin};
-    size_t n = 1;
-    for (; args[n - 1] != NULL && n < 39; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-
-    char err_path[600];
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", test_tmpdir());
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addclose(&fa, fds[1]);
-    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, err_path, O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    pid_t pid;
-    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    assert_int_equal(rc, 0);
-
-    size_t used = 0;
-    char sink[4096];
-    for (;;) {
-        char *dst = used < outlen - 1 ? out + used : sink;
-        size_t room = used < outlen - 1 ? outlen - 1 - used : sizeof sink;
-        ssize_t got = read(fds[0], dst, room);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        if (dst == out + used)
-            used += (size_t)got;
-    }
-    out[used] = '\0';
-    close(fds[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    read_file(err_path, last_err, sizeof last_err);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Run with a variable argument list ending in NULL. */
+/* Run with a variable argument list ending in NULL; stdout into out
+ * (CLI_OUT_MAX bytes), stderr into last_err. */
 static int run(char *out, ...)
 {
-    const char *args[40];
-    size_t n = 0;
     va_list ap;
     va_start(ap, out);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL && n < 39)
-        args[n++] = a;
+    int status = cli_vrun(out, CLI_OUT_MAX, last_err, sizeof last_err, ap);
     va_end(ap);
-    args[n] = NULL;
-    return run_chore(out, OUT_MAX, args);
-}
-
-static json_t *parse(const char *text)
-{
-    json_error_t err;
-    json_t *v = json_loads(text, 0, &err);
-    if (v == NULL)
-        fail_msg("not JSON (%s): %s", err.text, text);
-    return v;
+    return status;
 }
 
 /* The last run failed with exit 2: nothing on stdout, one "chore: " line on stderr. */
@@ -149,7 +64,7 @@ static int count_lines(const char *text)
 static json_t *list_json(char *out, const char *store, json_t **schedules)
 {
     assert_int_equal(run(out, "cron", "list", "--json", "--store", store, NULL), 0);
-    json_t *doc = parse(out);
+    json_t *doc = cli_parse_json(out);
     *schedules = json_object_get(doc, "schedules");
     assert_true(json_is_array(*schedules));
     return doc;
@@ -169,7 +84,7 @@ static const char *str_field(json_t *o, const char *key)
 static void test_next_exact_across_dst(void **state)
 {
     (void)state;
-    char *out = malloc(OUT_MAX);
+    char *out = malloc(CLI_OUT_MAX);
     assert_int_equal(run(out, "cron", "next", "30 2 * * *", "--tz", "America/New_York", "--from",
                          "2025-03-08T00:00:00Z", "--count", "3", NULL),
                      0);
@@ -184,7 +99,7 @@ static void test_next_exact_across_dst(void **state)
 static void test_next_default_count_and_explain(void **state)
 {
     (void)state;
-    char *out = malloc(OUT_MAX);
+    char *out = malloc(CLI_OUT_MAX);
     assert_int_equal(run(out, "cron", "next", "*/15 * * * *", "--from", "2025-01-01T00:00:00Z",
                          NULL),
                      0);
@@ -208,7 +123,7 @@ static void test_next_default_count_and_explain(void **state)
 static void test_next_bad_input(void **state)
 {
     (void)state;
-    char *out = malloc(OUT_MAX);
+    char *out = malloc(CLI_OUT_MAX);
     assert_usage_error(run(out, "cron", "next", "61 * * * *", NULL), out);
     assert_non_null(strstr(last_err, "minute"));
     assert_usage_error(run(out, "cron", "next", "* * * *", NULL), out);
@@ -232,7 +147,7 @@ static void test_next_bad_input(void **state)
 static void test_add_list_update_pause_resume_rm(void **state)
 {
     (void)state;
-    char *out = malloc(OUT_MAX);
+    char *out = malloc(CLI_OUT_MAX);
     char store[600];
     test_store_url(store, sizeof store, "sched");
 
@@ -335,7 +250,7 @@ static void test_add_list_update_pause_resume_rm(void **state)
 static void test_add_every_option(void **state)
 {
     (void)state;
-    char *out = malloc(OUT_MAX);
+    char *out = malloc(CLI_OUT_MAX);
     char store[600];
     test_store_url(store, sizeof store, "opts");
     assert_int_equal(run(out, "cron", "add", "sync", "*/10 * * * * *", "data.sync", "[1,2]",
@@ -388,7 +303,7 @@ static void test_add_every_option(void **state)
 static void test_add_bad_input_stores_nothing(void **state)
 {
     (void)state;
-    char *out = malloc(OUT_MAX);
+    char *out = malloc(CLI_OUT_MAX);
     char store[600];
     test_store_url(store, sizeof store, "bad");
 
@@ -471,7 +386,7 @@ static int tick_handler(chore_job *job, void *ud)
 static void test_added_schedule_fires_in_a_program(void **state)
 {
     (void)state;
-    char *out = malloc(OUT_MAX);
+    char *out = malloc(CLI_OUT_MAX);
     char store[600];
     test_store_url(store, sizeof store, "fire");
     assert_int_equal(

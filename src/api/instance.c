@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "api/validate.h"
+#include "runtime/metrics.h"
 #include "runtime/runtime.h"
 
 enum {
@@ -46,7 +47,8 @@ static int fill_config(chore_config *out, const chore_config *cfg)
     if (out->workers < 0 || out->workers > 1024 || out->fetch_batch < 0 ||
         out->fetch_batch > 10000 || out->lease_ms < 3 || out->poll_interval_ms < 0 ||
         out->rescue_interval_ms < 0 || out->prune_interval_ms < 0 || out->misfire_ms < 0 ||
-        (out->durability != CHORE_DURABLE_FULL && out->durability != CHORE_DURABLE_PROCESS))
+        (out->durability != CHORE_DURABLE_FULL && out->durability != CHORE_DURABLE_PROCESS) ||
+        (unsigned)out->log_level > (unsigned)CHORE_LOG_OFF)
         return CHORE_EINVAL;
     return CHORE_OK;
 }
@@ -116,6 +118,8 @@ int chore_open(chore **out, const chore_config *cfg)
         rc = CHORE_ENOMEM;
     if (rc == CHORE_OK)
         rc = init_sync(c);
+    if (rc == CHORE_OK)
+        rc = rt_metrics_new(&c->metrics);
     if (rc != CHORE_OK) {
         chore_close(c);
         return rc;
@@ -135,7 +139,8 @@ int chore_open(chore **out, const chore_config *cfg)
     char err[256] = "";
     rc = c->ops->open(&c->st, location, c->cfg.durability, err, sizeof err);
     if (rc != CHORE_OK) {
-        rt_log("error", "store", "cannot open %s: %s", c->store_url, err);
+        rt_log_kv(c, CHORE_LOG_ERROR, "store", "cannot open the store", "store", c->store_url,
+                  "error", err, NULL);
         chore_close(c);
         return rc;
     }
@@ -163,6 +168,8 @@ void chore_close(chore *c)
         pthread_cond_destroy(&c->sched_cond);
     }
     rt_free_handlers(c);
+    rt_loops_free(c);
+    rt_metrics_free(c->metrics);
     for (size_t i = 0; c->queues != NULL && c->queues[i] != NULL; i++)
         free(c->queues[i]);
     free(c->queues);

@@ -5,6 +5,7 @@
 
 #include "api/validate.h"
 #include "pure/json_check.h"
+#include "runtime/metrics.h"
 #include "runtime/runtime.h"
 
 #define DEFAULT_QUEUE "default"
@@ -90,6 +91,8 @@ int chore_enqueue_tx(chore *c, void *native, const char *name, const char *paylo
         return rc;
     bool duplicate = false;
     rc = c->ops->enqueue_native(native, &job, 1, chore_clock_now(c->clock), id, &duplicate);
+    if (rc == CHORE_OK && !duplicate) /* counted even if the caller rolls back */
+        (void)rt_metrics_enqueued(c->metrics, name, 1);
     return rc == CHORE_OK && duplicate ? CHORE_DUPLICATE : rc;
 }
 
@@ -115,7 +118,14 @@ int chore_job_done(chore *c, int64_t id, int64_t token)
 {
     if (c == NULL || id <= 0)
         return CHORE_EINVAL;
-    return finish_now(c, (store_outcome){.id = id, .token = token, .kind = STORE_COMPLETE});
+    int rc = finish_now(c, (store_outcome){.id = id, .token = token, .kind = STORE_COMPLETE});
+    if (rc == CHORE_OK) { /* count it under the job's name, if it can be read */
+        chore_job_info *info = NULL;
+        if (c->ops->get(c->st, id, &info) == CHORE_OK)
+            (void)rt_metrics_job(c->metrics, info->name, RT_JOB_COMPLETED, -1);
+        chore_job_info_free(info);
+    }
+    return rc;
 }
 
 int chore_job_fail(chore *c, int64_t id, int64_t token, const char *error)
@@ -136,9 +146,13 @@ int chore_job_fail(chore *c, int64_t id, int64_t token, const char *error)
     store_outcome o = rt_failure_outcome(c, &policy.backoff, id, token, info->attempt,
                                          info->max_attempts, chore_clock_now(c->clock));
     pthread_mutex_unlock(&c->mu);
-    chore_job_info_free(info);
     o.error = error != NULL ? error : "failed";
-    return finish_now(c, o);
+    rc = finish_now(c, o);
+    if (rc == CHORE_OK)
+        (void)rt_metrics_job(c->metrics, info->name,
+                             o.kind == STORE_DISCARD ? RT_JOB_DISCARDED : RT_JOB_FAILED, -1);
+    chore_job_info_free(info);
+    return rc;
 }
 
 int chore_job_get(chore *c, int64_t id, chore_job_info **out)

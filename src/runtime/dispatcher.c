@@ -58,8 +58,8 @@ static int refresh_names(dispatcher *d)
 
 static void report(chore *c, const char *what, int rc)
 {
-    rt_log("error", "dispatcher", "%s failed: %s (%s)", what, chore_strerror(rc),
-           c->ops->errmsg(c->st));
+    rt_log_kv(c, CHORE_LOG_ERROR, "dispatcher", "store call failed", "op", what, "error",
+              chore_strerror(rc), "detail", c->ops->errmsg(c->st), NULL);
 }
 
 /* Learn when the next scheduled job is due. With `mu` released. */
@@ -242,9 +242,12 @@ static void upkeep(dispatcher *d, int64_t now)
         int rc = c->ops->rescue(c->st, now, &rescued);
         if (rc != CHORE_OK)
             report(c, "rescue", rc);
-        else if (rescued > 0)
-            rt_log("info", "rescuer", "returned %lld jobs with expired leases",
-                   (long long)rescued);
+        else if (rescued > 0 && rt_log_enabled(c, CHORE_LOG_INFO)) {
+            char jobs[24];
+            snprintf(jobs, sizeof jobs, "%lld", (long long)rescued);
+            rt_log_kv(c, CHORE_LOG_INFO, "rescuer", "returned jobs with expired leases", "jobs",
+                      jobs, NULL);
+        }
         more = more || rescued > 0;
         d->next_rescue = now + c->cfg.rescue_interval_ms;
     }

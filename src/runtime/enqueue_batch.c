@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/metrics.h"
 #include "runtime/runtime.h"
 
-enum { MAX_LEADER_ROUNDS = 4 };
+enum { MAX_LEADER_ROUNDS = 4, LOCAL_DUP = 64 };
 
 /* Write one request on its own. */
 static void write_alone(chore *c, enqueue_req *r, int64_t now)
@@ -63,8 +64,32 @@ static void write_batch(chore *c, enqueue_req *list)
     free(dup);
 }
 
+/* Count the jobs written (duplicates are not enqueues) by name in the
+ * metrics; a run of jobs with one name counts at once. */
+static void count_enqueued(chore *c, const store_new_job *jobs, size_t n, const bool *duplicate)
+{
+    for (size_t i = 0; i < n;) {
+        uint64_t written = 0;
+        size_t j = i;
+        while (j < n && (jobs[j].name == jobs[i].name || strcmp(jobs[j].name, jobs[i].name) == 0))
+            written += duplicate[j++] ? 0 : 1;
+        if (written > 0)
+            (void)rt_metrics_enqueued(c->metrics, jobs[i].name, written);
+        i = j;
+    }
+}
+
+/* Write the jobs through a shared commit; with `duplicate` NULL, one is
+ * made here (the metrics must tell duplicates apart). */
 int rt_enqueue(chore *c, const store_new_job *jobs, size_t n, int64_t *ids, bool *duplicate)
 {
+    bool local_dup[LOCAL_DUP];
+    bool *dup_alloc = NULL;
+    if (duplicate == NULL) {
+        duplicate = n <= LOCAL_DUP ? local_dup : (dup_alloc = malloc(n * sizeof *dup_alloc));
+        if (duplicate == NULL)
+            return CHORE_ENOMEM;
+    }
     enqueue_req req = {.jobs = jobs, .n = n, .ids = ids, .duplicate = duplicate};
     pthread_mutex_lock(&c->batch_mu);
     req.next = c->batch_pending;
@@ -91,6 +116,9 @@ int rt_enqueue(chore *c, const store_new_job *jobs, size_t n, int64_t *ids, bool
         pthread_cond_broadcast(&c->batch_cond);
     }
     pthread_mutex_unlock(&c->batch_mu);
+    if (req.rc == CHORE_OK)
+        count_enqueued(c, jobs, n, duplicate);
+    free(dup_alloc);
     if (req.rc == CHORE_OK) {
         int64_t earliest = INT64_MAX;
         for (size_t i = 0; i < n; i++)

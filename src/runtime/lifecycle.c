@@ -79,6 +79,12 @@ int rt_start(chore *c)
     pthread_mutex_lock(&c->mu);
     c->running = true;
     pthread_mutex_unlock(&c->mu);
+    /* Loops last: their ticks may use everything started before them. */
+    int rc = rt_loops_start(c);
+    if (rc != CHORE_OK) {
+        rt_stop(c, 0);
+        return rc;
+    }
     return CHORE_OK;
 }
 
@@ -89,8 +95,11 @@ int rt_stop(chore *c, int64_t grace_ms)
         pthread_mutex_unlock(&c->mu);
         return CHORE_OK;
     }
-    /* In the reverse order of the start: the scheduler, then the workers'
-     * supply, then the workers and the dispatcher. */
+    /* In the reverse order of the start: the loops, the scheduler, then
+     * the workers' supply, then the workers and the dispatcher. */
+    pthread_mutex_unlock(&c->mu);
+    rt_loops_stop(c);
+    pthread_mutex_lock(&c->mu);
     c->scheduler_exit = true;
     pthread_cond_signal(&c->sched_cond);
     pthread_mutex_unlock(&c->mu);

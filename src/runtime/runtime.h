@@ -117,6 +117,14 @@ struct chore {
     bool scheduler_idle;        /* nothing due: it sleeps until the next slot */
     pthread_t scheduler;
 
+    /* Loops (loop.c, loop_control.c); each loop has its own lock too. */
+    struct chore_loop **loops;  /* never removed until chore_close */
+    size_t n_loops, cap_loops;
+    bool loops_running;         /* loop threads run: started last, stopped first */
+    char owner_id[64];          /* this instance as a lock owner; "" until a locked loop */
+
+    struct rt_metrics *metrics; /* runtime/metrics.h; its own lock */
+
     pthread_t dispatcher;
     pthread_t *workers;
     int n_workers_started;
@@ -193,9 +201,24 @@ void rt_join_leftover_workers(chore *c);
  * due: both have seen the clock as it is now.
  * For tests that cannot wait for idleness because a handler is blocked. */
 int rt_sync(chore *c, int64_t timeout_ms);
+/* Loop threads (loop.c), called without `mu`: start every loop not
+ * stopped for good (on failure the started ones are stopped again); stop
+ * and join them all; free them (after rt_stop). */
+int rt_loops_start(chore *c);
+void rt_loops_stop(chore *c);
+void rt_loops_free(chore *c);
 
-/* Log one line to stderr in logfmt. */
-void rt_log(const char *level, const char *component, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Logs (log.c): one logfmt line per call, `time=... level=... component=...
+ * msg="..." [key=value ...]`, to cfg.log_fn or else stderr; lines below
+ * cfg.log_level are dropped before formatting. c may be NULL (defaults).
+ * Never log payloads. */
+bool rt_log_enabled(const chore *c, chore_log_level level);
+/* msg is printf-formatted. */
+void rt_log(const chore *c, chore_log_level level, const char *component, const char *fmt,
+            ...) __attribute__((format(printf, 4, 5)));
+/* msg as is, then `key`, `value` string pairs ending with NULL; values with
+ * spaces, quotes, = or control characters are quoted and escaped. */
+void rt_log_kv(const chore *c, chore_log_level level, const char *component, const char *msg,
+               ...) __attribute__((sentinel));
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "pure/slots.h"
 #include "pure/timer_heap.h"
+#include "runtime/metrics.h"
 #include "runtime/runtime.h"
 
 /* Slots are claimed and their jobs stored (to run at the slot) this long
@@ -89,7 +90,8 @@ static int reload(scheduler *s)
         e->stored = list[i];
         char err[160];
         if (chore_cron_parse(&e->cron, e->stored.expr, e->stored.zone, err, sizeof err) != CHORE_OK)
-            rt_log("error", "scheduler", "schedule %s: %s", e->stored.name, err);
+            rt_log_kv(c, CHORE_LOG_ERROR, "scheduler", "cannot parse schedule", "schedule",
+                      e->stored.name, "error", err, NULL);
         e->next_ms = next_slot(e, e->stored.last_slot_ms);
         s->has_pending = s->has_pending || e->stored.pending_slot_ms != 0;
         if (e->next_ms != INT64_MAX && timer_heap_push(&s->heap, e->next_ms, e) != CHORE_OK)
@@ -177,13 +179,16 @@ static long fire_due(scheduler *s, int64_t now, bool *lost_claim, int64_t *earli
     long enqueued = 0;
     int rc = n > 0 ? c->ops->schedule_fire(c->st, s->fires, n, now, s->results) : CHORE_OK;
     if (rc != CHORE_OK)
-        rt_log("error", "scheduler", "firing %zu schedules failed: %s (%s)", n,
+        rt_log(c, CHORE_LOG_ERROR, "scheduler", "firing %zu schedules failed: %s (%s)", n,
                chore_strerror(rc), c->ops->errmsg(c->st));
     for (size_t i = 0; i < n; i++) {
         entry *e = fired[i];
         if (rc == CHORE_OK && s->results[i].claimed) {
             e->stored.last_slot_ms = s->fires[i].new_last_ms;
             enqueued += (long)s->results[i].enqueued;
+            if (s->results[i].enqueued > 0)
+                (void)rt_metrics_enqueued(c->metrics, e->stored.job_name,
+                                          s->results[i].enqueued);
             if (s->fires[i].n_slots > 0 && s->fires[i].slots[0] < *earliest)
                 *earliest = s->fires[i].slots[0];
             if (e->stored.overlap == CHORE_OVERLAP_QUEUE_ONE)
@@ -229,7 +234,8 @@ void *rt_scheduler_main(void *arg)
         if (reload_now) {
             int rc = reload(&s);
             if (rc != CHORE_OK) {
-                rt_log("error", "scheduler", "reading schedules failed: %s", chore_strerror(rc));
+                rt_log_kv(c, CHORE_LOG_ERROR, "scheduler", "reading schedules failed", "error",
+                          chore_strerror(rc), NULL);
                 s.version = -1; /* read them again at the next poll */
             }
         }

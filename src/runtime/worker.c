@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "runtime/metrics.h"
 #include "runtime/runtime.h"
 
 int64_t chore_job_id(const chore_job *job) { return job->stored.id; }
@@ -90,8 +92,29 @@ static char *failure_text(chore_job *job, int rc)
     return strdup(buf); /* NULL on ENOMEM: the attempt is recorded without text */
 }
 
-/* Turn a handler's return into an outcome. With `mu` held. */
-static void record_result(chore *c, chore_job *job, int rc)
+/* The metrics event of an outcome. */
+static rt_job_event outcome_event(store_outcome_kind kind)
+{
+    switch (kind) {
+    case STORE_COMPLETE: return RT_JOB_COMPLETED;
+    case STORE_SNOOZE: return RT_JOB_SNOOZED;
+    case STORE_SUSPEND: return RT_JOB_DEFERRED;
+    case STORE_DISCARD: return RT_JOB_DISCARDED;
+    default: return RT_JOB_FAILED;
+    }
+}
+
+/* Real monotonic time in seconds, to time handlers. */
+static double real_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Turn a handler's return into an outcome and count it; `seconds` is the
+ * real time the handler ran. With `mu` held. */
+static void record_result(chore *c, chore_job *job, int rc, double seconds)
 {
     int64_t now = chore_clock_now(c->clock);
     store_outcome o = {.id = job->stored.id, .token = job->stored.token};
@@ -118,6 +141,7 @@ static void record_result(chore *c, chore_job *job, int rc)
         error = failure_text(job, rc);
         break;
     }
+    (void)rt_metrics_job(c->metrics, job->stored.name, outcome_event(o.kind), seconds);
     rt_push_outcome(c, o, error);
 }
 
@@ -180,10 +204,12 @@ void *rt_worker_main(void *arg)
             if (job->stored.timeout_ms > 0)
                 job->deadline_ms = chore_clock_now(c->clock) + job->stored.timeout_ms;
             pthread_mutex_unlock(&c->mu);
+            double started = real_seconds();
             int rc = job->handler.fn(job, job->handler.ud);
+            double took = real_seconds() - started;
             pthread_mutex_lock(&c->mu);
             if (!job->released)
-                record_result(c, job, rc);
+                record_result(c, job, rc, took);
         }
         list_remove(&c->inflight, job);
         c->n_inflight--;

@@ -14,7 +14,7 @@
 #include "store/store.h"
 
 /* The schema version this code writes; a file with a newer one is refused. */
-#define SQ_SCHEMA_VERSION 2
+#define SQ_SCHEMA_VERSION 3
 
 /* Statements of the writer connection, prepared on first use and kept. */
 enum sq_wstmt {
@@ -48,6 +48,9 @@ enum sq_wstmt {
     SQ_W_SCHED_BUMP_VERSION,
     SQ_W_SYNC_NORMAL,
     SQ_W_SYNC_FULL,
+    SQ_W_LOCK_TAKE,
+    SQ_W_LOCK_OWNER,
+    SQ_W_LOCK_RELEASE,
     SQ_W_COUNT
 };
 
@@ -168,5 +171,11 @@ int sq_schedule_fire(store *s, const store_fire *fires, size_t n, int64_t now_ms
                      store_fire_result *results);
 int sq_schedule_release_pending(store *s, int64_t now_ms, size_t *enqueued);
 int sq_schedule_version(store *s, int64_t *out);
+
+/* ---- loop locks (sqlite_locks.c) */
+
+int sq_lock_acquire(store *s, const char *name, const char *owner, int64_t now_ms, int64_t ttl_ms,
+                    bool *held);
+int sq_lock_release(store *s, const char *name, const char *owner);
 
 #endif /* CHORE_SQLITE_INTERNAL_H */

@@ -74,6 +74,14 @@ static const char *const migrations[SQ_SCHEMA_VERSION] = {
     /* release_pending visits only the schedules with a waiting slot. */
     "CREATE INDEX chore_schedules_pending ON chore_schedules(name)"
     " WHERE pending_slot_ms != 0;",
+
+    /* 2 -> 3: loop locks (store lock_acquire / lock_release), one lease
+     * row per lock: held by `owner` until expires_at (ms), free after. */
+    "CREATE TABLE chore_locks ("
+    " name TEXT PRIMARY KEY,"
+    " owner TEXT NOT NULL,"
+    " expires_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
 };
 
 static int exec(sqlite3 *db, const char *sql)

@@ -2,8 +2,8 @@
  * sqlite_store.c — the SQLite backend's frame: opening and closing the two
  * connections, the cached statements, transactions, errors, and the ops
  * table. The job operations live in sqlite_jobs.c, sqlite_claim.c and
- * sqlite_read.c, the schedules in sqlite_schedules.c; the schema in
- * sqlite_schema.c.
+ * sqlite_read.c, the schedules in sqlite_schedules.c, the loop locks in
+ * sqlite_locks.c; the schema in sqlite_schema.c.
  *
  * One writer connection behind wmu carries every write (BEGIN IMMEDIATE);
  * one read connection behind rmu serves get, list, counts, next_run_at and
@@ -157,6 +157,15 @@ static const char *const wsql[SQ_W_COUNT] = {
         " ORDER BY name LIMIT 1",
     [SQ_W_SCHED_RELEASE] = "UPDATE chore_schedules SET last_job_id = ?2, pending_slot_ms = 0"
                            " WHERE name = ?1",
+    /* Loop locks (sqlite_locks.c): ?1 name, ?2 owner, ?3 now, ?4 expiry.
+     * The row is taken when absent, expired, or already ?2's; otherwise
+     * the WHERE leaves it as it is. */
+    [SQ_W_LOCK_TAKE] = "INSERT INTO chore_locks(name, owner, expires_at) VALUES(?1, ?2, ?4)"
+                       " ON CONFLICT(name) DO UPDATE SET owner = excluded.owner,"
+                       " expires_at = excluded.expires_at"
+                       " WHERE chore_locks.owner = excluded.owner OR chore_locks.expires_at <= ?3",
+    [SQ_W_LOCK_OWNER] = "SELECT owner FROM chore_locks WHERE name = ?1",
+    [SQ_W_LOCK_RELEASE] = "DELETE FROM chore_locks WHERE name = ?1 AND owner = ?2",
 };
 
 #define JOB_COLUMNS                                                                                \
@@ -328,6 +337,9 @@ int sq_write_unsynced(store *s, int (*body)(store *s, void *arg), void *arg)
 
 /* ---------------------------------------------------------------- open/close */
 
+/* How long a connection waits for another process's lock. */
+enum { BUSY_TIMEOUT_MS = 5000 };
+
 static void open_error(char *err, size_t errlen, const char *what)
 {
     if (err != NULL && errlen > 0)
@@ -347,13 +359,21 @@ static int open_conn(sqlite3 **out, const char *path, chore_durability durabilit
         return code;
     }
     *out = db;
-    sqlite3_busy_timeout(db, 5000);
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
     if (writer) {
         /* journal_mode answers with the mode now in force. */
         sqlite3_stmt *st = NULL;
         rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
-        if (rc == SQLITE_OK)
+        /* Two processes opening a new file at once: the switch to WAL can
+         * answer BUSY without going through the busy handler, so wait here. */
+        for (int waited_ms = 0; rc == SQLITE_OK; waited_ms++) {
             rc = sqlite3_step(st);
+            if (rc != SQLITE_BUSY || waited_ms >= BUSY_TIMEOUT_MS)
+                break;
+            sqlite3_reset(st);
+            sqlite3_sleep(1);
+            rc = SQLITE_OK;
+        }
         if (rc != SQLITE_ROW) {
             int code = sq_fail(db, rc);
             sqlite3_finalize(st);
@@ -473,4 +493,6 @@ const store_ops sqlite_store_ops = {
     .schedule_fire = sq_schedule_fire,
     .schedule_release_pending = sq_schedule_release_pending,
     .schedule_version = sq_schedule_version,
+    .lock_acquire = sq_lock_acquire,
+    .lock_release = sq_lock_release,
 };

@@ -11,8 +11,9 @@
  * store_conformance_run. The tests themselves live in
  * store_conformance_jobs.c (enqueue, claim, finish) and
  * store_conformance_admin.c (rescue, prune, get, list, admin,
- * persistence) and store_conformance_schedules.c (schedules); the
- * concurrency tests are in store_conformance_threads.c.
+ * persistence), store_conformance_schedules.c (schedules) and
+ * store_conformance_locks.c (loop locks); the concurrency tests are in
+ * store_conformance_threads.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -154,9 +155,9 @@ int store_conformance_run(const char *suite_name, const store_ops *ops,
                 STORE_INTERFACE_VERSION);
         return 1;
     }
-    /* One cmocka group, in file order: job life cycle, the rest, schedules. */
+    /* One cmocka group, in file order: job life cycle, the rest, schedules, locks. */
     size_t n = store_conformance_jobs_tests_count + store_conformance_admin_tests_count +
-               store_conformance_schedules_tests_count;
+               store_conformance_schedules_tests_count + store_conformance_locks_tests_count;
     struct CMUnitTest *tests = malloc(n * sizeof *tests);
     if (tests == NULL) {
         fprintf(stderr, "%s: out of memory\n", suite_name);
@@ -169,6 +170,8 @@ int store_conformance_run(const char *suite_name, const store_ops *ops,
     memcpy(tests + store_conformance_jobs_tests_count + store_conformance_admin_tests_count,
            store_conformance_schedules_tests,
            store_conformance_schedules_tests_count * sizeof *tests);
+    memcpy(tests + n - store_conformance_locks_tests_count, store_conformance_locks_tests,
+           store_conformance_locks_tests_count * sizeof *tests);
     int failed = _cmocka_run_group_tests(suite_name, tests, n, NULL, NULL);
     free(tests);
     return failed;

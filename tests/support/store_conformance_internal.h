@@ -65,5 +65,9 @@ extern const size_t store_conformance_admin_tests_count;
  * pause, remove, fire, overlap, release_pending). */
 extern const struct CMUnitTest store_conformance_schedules_tests[];
 extern const size_t store_conformance_schedules_tests_count;
+/* The tests of store_conformance_locks.c (loop locks: acquire, renew,
+ * expiry, release). */
+extern const struct CMUnitTest store_conformance_locks_tests[];
+extern const size_t store_conformance_locks_tests_count;
 
 #endif

@@ -1,9 +1,8 @@
 /* test_rt_loops.c — loops on the manual clock: interval and jitter,
  * trigger and trigger_wait, pause, resume, restart, should_run skips,
  * timeouts, the error hook and health, on_start, the sleeper's coalescing
- * under concurrent wakes, stop, registration rules, and locked loops (on
- * a lock another process holds and on two instances sharing one SQLite
- * file).
+ * under concurrent wakes, and stop. Registration rules and locked loops
+ * are in test_rt_loops_locks.c; the shared probe in support/loop_probe.c.
  *
  * No sleeps: ticks block on conditions the test controls, time moves with
  * chore_clock_advance, and rt_loop_sync waits (with a real-time safety
@@ -13,249 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "loop_probe.h"
 #include "rt_fixture.h"
-#include "runtime/loop.h"
-#include "store/store.h"
-
-enum { MAX_CALLS = 4096 };
-
-/* A loop's user pointer: scripts results, records calls, can block. */
-typedef struct lp {
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    chore_clock *clock;
-    chore_loop *self;
-    int calls;
-    int64_t at[MAX_CALLS];   /* clock time at each call */
-    int script[64];          /* result of call i; past the script: fallback */
-    const char *msgs[64];    /* set_error message of call i, if any */
-    int64_t works[64];       /* set_work of call i, if non-zero */
-    int n_script;
-    int fallback;
-    bool block;              /* calls wait until `released` passes their ticket */
-    bool honour_stop;        /* blocked calls also return once should_stop says so */
-    int tickets, released;
-    bool stop_at_exit[MAX_CALLS];
-    chore_tick *current;     /* the tick running now */
-    bool run_ok;             /* should_run's answer */
-    int should_run_calls;
-    int on_start_script[8];
-    int n_on_start, on_start_calls;
-    int errors;
-    int error_codes[64];
-    char error_msgs[64][256];
-    bool stop_self, trigger_wait_self;
-    int self_rc;
-    atomic_long *seq;        /* sleeper test: the wake counter */
-    atomic_long last_seq;    /* its value when the last tick started */
-} lp;
-
-static void lp_init(lp *p, chore_clock *clock)
-{
-    memset(p, 0, sizeof *p);
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cond, NULL);
-    p->clock = clock;
-    p->run_ok = true;
-    atomic_init(&p->last_seq, -1);
-}
-
-static void lp_destroy(lp *p)
-{
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cond);
-}
-
-static struct timespec after_ms(int64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return ts;
-}
-
-static int lp_run(chore_tick *tick, void *ud)
-{
-    lp *p = ud;
-    if (p->seq != NULL)
-        atomic_store(&p->last_seq, atomic_load(p->seq));
-    pthread_mutex_lock(&p->mu);
-    int call = p->calls++;
-    if (call < MAX_CALLS)
-        p->at[call] = chore_clock_now(p->clock);
-    p->current = tick;
-    int result = call < p->n_script ? p->script[call] : p->fallback;
-    if (call < 64 && p->msgs[call] != NULL)
-        chore_tick_set_error(tick, p->msgs[call]);
-    if (call < 64 && p->works[call] != 0)
-        chore_tick_set_work(tick, p->works[call]);
-    if (p->block) {
-        int ticket = p->tickets++;
-        pthread_cond_broadcast(&p->cond);
-        while (p->released <= ticket) {
-            if (p->honour_stop) {
-                /* the cooperative way: look at should_stop now and then */
-                struct timespec ts = after_ms(1);
-                pthread_cond_timedwait(&p->cond, &p->mu, &ts);
-                if (chore_tick_should_stop(tick))
-                    break;
-            } else {
-                pthread_cond_wait(&p->cond, &p->mu);
-            }
-        }
-    }
-    if (call < MAX_CALLS)
-        p->stop_at_exit[call] = chore_tick_should_stop(tick);
-    p->current = NULL;
-    bool stop_self = p->stop_self, trigger_self = p->trigger_wait_self;
-    chore_loop *self = p->self;
-    pthread_cond_broadcast(&p->cond);
-    pthread_mutex_unlock(&p->mu);
-    if (stop_self || trigger_self) {
-        int rc = stop_self ? chore_loop_stop(self) : chore_loop_trigger_wait(self, WAIT_MS);
-        pthread_mutex_lock(&p->mu);
-        p->self_rc = rc;
-        pthread_mutex_unlock(&p->mu);
-    }
-    return result;
-}
-
-static bool lp_should_run(void *ud)
-{
-    lp *p = ud;
-    pthread_mutex_lock(&p->mu);
-    p->should_run_calls++;
-    bool ok = p->run_ok;
-    pthread_mutex_unlock(&p->mu);
-    return ok;
-}
-
-static int lp_on_start(void *ud)
-{
-    lp *p = ud;
-    pthread_mutex_lock(&p->mu);
-    int call = p->on_start_calls++;
-    int rc = call < p->n_on_start ? p->on_start_script[call] : CHORE_OK;
-    pthread_mutex_unlock(&p->mu);
-    return rc;
-}
-
-static void lp_on_error(void *ud, int code, const char *message)
-{
-    lp *p = ud;
-    pthread_mutex_lock(&p->mu);
-    if (p->errors < 64) {
-        p->error_codes[p->errors] = code;
-        snprintf(p->error_msgs[p->errors], sizeof p->error_msgs[0], "%s", message);
-    }
-    p->errors++;
-    pthread_mutex_unlock(&p->mu);
-}
-
-static int lp_calls(lp *p)
-{
-    pthread_mutex_lock(&p->mu);
-    int n = p->calls;
-    pthread_mutex_unlock(&p->mu);
-    return n;
-}
-
-static int64_t lp_at(lp *p, int call)
-{
-    pthread_mutex_lock(&p->mu);
-    int64_t at = p->at[call];
-    pthread_mutex_unlock(&p->mu);
-    return at;
-}
-
-/* Wait until `n` calls have blocked so far. */
-static void lp_wait_tickets(lp *p, int n)
-{
-    pthread_mutex_lock(&p->mu);
-    struct timespec ts = after_ms(WAIT_MS);
-    while (p->tickets < n) {
-        if (pthread_cond_timedwait(&p->cond, &p->mu, &ts) == ETIMEDOUT) {
-            pthread_mutex_unlock(&p->mu);
-            fail_msg("timed out waiting for %d blocked ticks", n);
-        }
-    }
-    pthread_mutex_unlock(&p->mu);
-}
-
-static void lp_set_block(lp *p, bool block)
-{
-    pthread_mutex_lock(&p->mu);
-    p->block = block;
-    pthread_mutex_unlock(&p->mu);
-}
-
-static void lp_release(lp *p)
-{
-    pthread_mutex_lock(&p->mu);
-    p->released++;
-    pthread_cond_broadcast(&p->cond);
-    pthread_mutex_unlock(&p->mu);
-}
-
-/* A config whose every hook is the probe's. */
-static chore_loop_config loop_cfg(const char *name, int64_t interval_ms, lp *p)
-{
-    return (chore_loop_config){
-        .name = name,
-        .interval_ms = interval_ms,
-        .run = lp_run,
-        .should_run = lp_should_run,
-        .on_start = lp_on_start,
-        .on_error = lp_on_error,
-        .ud = p,
-    };
-}
-
-static chore_loop *add(fixture *f, const chore_loop_config *cfg)
-{
-    chore_loop *l = NULL;
-    int rc = chore_loop_add(f->c, cfg, &l);
-    if (rc != CHORE_OK)
-        fail_msg("chore_loop_add(%s): %s", cfg->name, chore_strerror(rc));
-    lp *p = cfg->ud;
-    pthread_mutex_lock(&p->mu);
-    p->self = l;
-    pthread_mutex_unlock(&p->mu);
-    return l;
-}
-
-static void sync_loop(chore_loop *l)
-{
-    int rc = rt_loop_sync(l, WAIT_MS);
-    if (rc != CHORE_OK)
-        fail_msg("rt_loop_sync: %s", chore_strerror(rc));
-}
-
-/* Move the clock and wait until the loop has done what came due. */
-static void advance(fixture *f, chore_loop *l, int64_t ms)
-{
-    chore_clock_advance(f->clock, ms);
-    sync_loop(l);
-}
-
-static chore_loop_health health(chore_loop *l)
-{
-    chore_loop_health h;
-    assert_int_equal(chore_loop_health_get(l, &h), CHORE_OK);
-    return h;
-}
 
 static void ticks_follow_the_interval_without_catching_up(void **state)
 {
@@ -265,8 +28,8 @@ static void ticks_follow_the_interval_without_catching_up(void **state)
     lp p;
     lp_init(&p, f.clock);
     chore_loop_config cfg = loop_cfg("tick", 1000, &p);
-    chore_loop *l = add(&f, &cfg);
-    chore_loop_health h = health(l);
+    chore_loop *l = loop_add(&f, &cfg);
+    chore_loop_health h = loop_health(l);
     assert_string_equal(h.name, "tick");
     assert_int_equal(h.next_tick_ms, 0); /* not started: none planned */
     assert_int_equal(h.runs, 0);
@@ -275,17 +38,17 @@ static void ticks_follow_the_interval_without_catching_up(void **state)
     sync_loop(l);
     assert_int_equal(lp_calls(&p), 1);
     assert_int_equal(lp_at(&p, 0), T0); /* no jitter: at once */
-    assert_int_equal(health(l).next_tick_ms, T0 + 1000);
-    advance(&f, l, 999);
+    assert_int_equal(loop_health(l).next_tick_ms, T0 + 1000);
+    loop_advance(&f, l, 999);
     assert_int_equal(lp_calls(&p), 1);
-    advance(&f, l, 1);
+    loop_advance(&f, l, 1);
     assert_int_equal(lp_calls(&p), 2);
     assert_int_equal(lp_at(&p, 1), T0 + 1000);
     /* a long silence: one tick, not a burst of the missed ones */
-    advance(&f, l, 5500);
+    loop_advance(&f, l, 5500);
     assert_int_equal(lp_calls(&p), 3);
     assert_int_equal(lp_at(&p, 2), T0 + 6500);
-    assert_int_equal(health(l).next_tick_ms, T0 + 7500);
+    assert_int_equal(loop_health(l).next_tick_ms, T0 + 7500);
 
     /* a tick that overruns its interval is followed at once by one more */
     lp_set_block(&p, true);
@@ -298,7 +61,7 @@ static void ticks_follow_the_interval_without_catching_up(void **state)
     sync_loop(l);
     assert_int_equal(lp_calls(&p), 5);
     assert_int_equal(lp_at(&p, 4), T0 + 10000);
-    h = health(l);
+    h = loop_health(l);
     assert_int_equal(h.next_tick_ms, T0 + 11000);
     assert_int_equal(h.runs, 5);
     assert_int_equal(h.failures, 0);
@@ -308,7 +71,7 @@ static void ticks_follow_the_interval_without_catching_up(void **state)
 
     /* stopped with the instance: nothing planned, no ticks */
     assert_int_equal(chore_stop(f.c, 1000), CHORE_OK);
-    assert_int_equal(health(l).next_tick_ms, 0);
+    assert_int_equal(loop_health(l).next_tick_ms, 0);
     chore_clock_advance(f.clock, 5000);
     assert_int_equal(lp_calls(&p), 5);
     /* started again: a first tick at once */
@@ -344,13 +107,13 @@ static void first_ticks_of_one_instance(uint64_t seed, int64_t *firsts)
         snprintf(names[i], sizeof names[i], "jit_%02d", i);
         chore_loop_config cfg = loop_cfg(names[i], 3600000, &p[i]);
         cfg.jitter_ms = 1000;
-        loops[i] = add(&f, &cfg);
+        loops[i] = loop_add(&f, &cfg);
     }
     assert_int_equal(chore_start(f.c), CHORE_OK);
     for (int i = 0; i < JITTER_LOOPS; i++) {
         sync_loop(loops[i]);
         /* a loop that drew 0 has ticked at T0; the others wait */
-        firsts[i] = lp_calls(&p[i]) == 1 ? lp_at(&p[i], 0) : health(loops[i]).next_tick_ms;
+        firsts[i] = lp_calls(&p[i]) == 1 ? lp_at(&p[i], 0) : loop_health(loops[i]).next_tick_ms;
         assert_true(firsts[i] >= T0 && firsts[i] <= T0 + 1000);
     }
     int64_t sorted[JITTER_LOOPS];
@@ -376,7 +139,7 @@ static void first_ticks_of_one_instance(uint64_t seed, int64_t *firsts)
     for (int i = 0; i < JITTER_LOOPS; i++) {
         assert_int_equal(lp_at(&p[i], 0), firsts[i]);
         /* later ticks are not jittered without jitter_every_tick */
-        assert_int_equal(health(loops[i]).next_tick_ms, firsts[i] + 3600000);
+        assert_int_equal(loop_health(loops[i]).next_tick_ms, firsts[i] + 3600000);
     }
     fixture_close(&f);
     for (int i = 0; i < JITTER_LOOPS; i++)
@@ -417,28 +180,28 @@ static void jitter_every_tick_stays_within_bounds(void **state)
     chore_loop_config cfg = loop_cfg("every", 1000, &p);
     cfg.jitter_ms = 500;
     cfg.jitter_every_tick = true;
-    chore_loop *l = add(&f, &cfg);
+    chore_loop *l = loop_add(&f, &cfg);
     assert_int_equal(chore_start(f.c), CHORE_OK);
     sync_loop(l);
     int64_t now = T0;
     if (lp_calls(&p) == 0) { /* the first tick is jittered too */
-        int64_t first = health(l).next_tick_ms;
+        int64_t first = loop_health(l).next_tick_ms;
         assert_true(first > T0 && first <= T0 + 500);
-        advance(&f, l, first - now);
+        loop_advance(&f, l, first - now);
         now = first;
     }
     assert_int_equal(lp_calls(&p), 1);
     int64_t min_gap = INT64_MAX, max_gap = 0;
     for (int i = 1; i <= 60; i++) {
         int64_t last = lp_at(&p, i - 1);
-        int64_t next = health(l).next_tick_ms;
+        int64_t next = loop_health(l).next_tick_ms;
         int64_t gap = next - last;
         assert_true(gap >= 1000 && gap <= 1500);
         min_gap = gap < min_gap ? gap : min_gap;
         max_gap = gap > max_gap ? gap : max_gap;
-        advance(&f, l, next - 1 - now);
+        loop_advance(&f, l, next - 1 - now);
         assert_int_equal(lp_calls(&p), i);
-        advance(&f, l, 1);
+        loop_advance(&f, l, 1);
         now = next;
         assert_int_equal(lp_calls(&p), i + 1);
         assert_int_equal(lp_at(&p, i), next);
@@ -472,7 +235,7 @@ static void trigger_and_trigger_wait(void **state)
     lp p;
     lp_init(&p, f.clock);
     chore_loop_config cfg = loop_cfg("trig", 3600000, &p);
-    chore_loop *l = add(&f, &cfg);
+    chore_loop *l = loop_add(&f, &cfg);
     /* not running: nothing would run the tick */
     assert_int_equal(chore_loop_trigger_wait(l, 100), CHORE_ESTOPPED);
     assert_int_equal(chore_loop_trigger(l), CHORE_OK); /* kept for the start */
@@ -483,15 +246,15 @@ static void trigger_and_trigger_wait(void **state)
     assert_int_equal(chore_loop_trigger_wait(l, WAIT_MS), CHORE_OK);
     assert_int_equal(lp_calls(&p), 2);
     assert_int_equal(lp_at(&p, 1), T0);
-    assert_int_equal(health(l).runs, 2);
+    assert_int_equal(loop_health(l).runs, 2);
     /* every tick starts the interval again */
-    assert_int_equal(health(l).next_tick_ms, T0 + 3600000);
-    advance(&f, l, 100);
+    assert_int_equal(loop_health(l).next_tick_ms, T0 + 3600000);
+    loop_advance(&f, l, 100);
     assert_int_equal(chore_loop_trigger(l), CHORE_OK);
     sync_loop(l);
     assert_int_equal(lp_calls(&p), 3);
     assert_int_equal(lp_at(&p, 2), T0 + 100);
-    assert_int_equal(health(l).next_tick_ms, T0 + 100 + 3600000);
+    assert_int_equal(loop_health(l).next_tick_ms, T0 + 100 + 3600000);
 
     /* trigger_wait during a tick waits for the next tick, not this one */
     lp_set_block(&p, true);
@@ -538,17 +301,17 @@ static void pause_resume_and_restart(void **state)
     lp p;
     lp_init(&p, f.clock);
     chore_loop_config cfg = loop_cfg("pausable", 1000, &p);
-    chore_loop *l = add(&f, &cfg);
+    chore_loop *l = loop_add(&f, &cfg);
     assert_int_equal(chore_start(f.c), CHORE_OK);
     sync_loop(l);
     assert_int_equal(lp_calls(&p), 1);
 
     assert_int_equal(chore_loop_pause(l), CHORE_OK);
     sync_loop(l);
-    chore_loop_health h = health(l);
+    chore_loop_health h = loop_health(l);
     assert_true(h.paused);
     assert_int_equal(h.next_tick_ms, 0);
-    advance(&f, l, 5000);
+    loop_advance(&f, l, 5000);
     assert_int_equal(lp_calls(&p), 1);
     /* a trigger runs even while paused */
     assert_int_equal(chore_loop_trigger_wait(l, WAIT_MS), CHORE_OK);
@@ -557,14 +320,14 @@ static void pause_resume_and_restart(void **state)
     /* a wake waits for the resume */
     chore_loop_wake(l);
     sync_loop(l);
-    advance(&f, l, 2000);
+    loop_advance(&f, l, 2000);
     assert_int_equal(lp_calls(&p), 2);
     assert_int_equal(chore_loop_resume(l), CHORE_OK);
     sync_loop(l);
     /* overdue and woken: one tick, at once */
     assert_int_equal(lp_calls(&p), 3);
     assert_int_equal(lp_at(&p, 2), T0 + 7000);
-    h = health(l);
+    h = loop_health(l);
     assert_false(h.paused);
     assert_int_equal(h.next_tick_ms, T0 + 8000);
     /* a resume with nothing due runs nothing */
@@ -574,15 +337,15 @@ static void pause_resume_and_restart(void **state)
     assert_int_equal(lp_calls(&p), 3);
 
     /* restart: the next tick one interval from now */
-    advance(&f, l, 600); /* T0 + 7600 */
+    loop_advance(&f, l, 600); /* T0 + 7600 */
     assert_int_equal(chore_loop_restart(l), CHORE_OK);
     sync_loop(l);
-    assert_int_equal(health(l).next_tick_ms, T0 + 8600);
-    advance(&f, l, 400); /* T0 + 8000: the old plan */
+    assert_int_equal(loop_health(l).next_tick_ms, T0 + 8600);
+    loop_advance(&f, l, 400); /* T0 + 8000: the old plan */
     assert_int_equal(lp_calls(&p), 3);
-    advance(&f, l, 599);
+    loop_advance(&f, l, 599);
     assert_int_equal(lp_calls(&p), 3);
-    advance(&f, l, 1);
+    loop_advance(&f, l, 1);
     assert_int_equal(lp_calls(&p), 4);
     assert_int_equal(lp_at(&p, 3), T0 + 8600);
     assert_int_equal(chore_loop_pause(NULL), CHORE_EINVAL);
@@ -601,12 +364,12 @@ static void should_run_false_skips_without_failing(void **state)
     lp_init(&p, f.clock);
     p.run_ok = false;
     chore_loop_config cfg = loop_cfg("gated", 1000, &p);
-    chore_loop *l = add(&f, &cfg);
+    chore_loop *l = loop_add(&f, &cfg);
     assert_int_equal(chore_start(f.c), CHORE_OK);
     sync_loop(l);
-    advance(&f, l, 1000);
+    loop_advance(&f, l, 1000);
     assert_int_equal(chore_loop_trigger_wait(l, WAIT_MS), CHORE_OK); /* a skip ends the wait */
-    chore_loop_health h = health(l);
+    chore_loop_health h = loop_health(l);
     assert_int_equal(lp_calls(&p), 0);
     assert_int_equal(p.should_run_calls, 3);
     assert_int_equal(p.on_start_calls, 0); /* not before a real tick */
@@ -622,7 +385,7 @@ static void should_run_false_skips_without_failing(void **state)
     p.run_ok = true;
     pthread_mutex_unlock(&p.mu);
     assert_int_equal(chore_loop_trigger_wait(l, WAIT_MS), CHORE_OK);
-    h = health(l);
+    h = loop_health(l);
     assert_int_equal(lp_calls(&p), 1);
     assert_int_equal(p.on_start_calls, 1);
     assert_int_equal(h.runs, 1);
@@ -642,9 +405,9 @@ static void should_stop_after_the_timeout(void **state)
     lp_init(&q, f.clock);
     chore_loop_config cfg = loop_cfg("timed", 1000, &p);
     cfg.timeout_ms = 100;
-    chore_loop *l = add(&f, &cfg);
+    chore_loop *l = loop_add(&f, &cfg);
     chore_loop_config untimed = loop_cfg("untimed", 1000, &q);
-    chore_loop *u = add(&f, &untimed);
+    chore_loop *u = loop_add(&f, &untimed);
     lp_set_block(&p, true);
     lp_set_block(&q, true);
     assert_int_equal(chore_start(f.c), CHORE_OK);
@@ -699,10 +462,10 @@ static void failures_reach_the_hook_and_health(void **state)
     p.script[4] = CHORE_OK;
     p.works[4] = 2;
     chore_loop_config cfg = loop_cfg("flaky", 3600000, &p);
-    chore_loop *l = add(&f, &cfg);
+    chore_loop *l = loop_add(&f, &cfg);
     assert_int_equal(chore_start(f.c), CHORE_OK);
     sync_loop(l);
-    chore_loop_health h = health(l);
+    chore_loop_health h = loop_health(l);
     assert_int_equal(h.runs, 1);
     assert_int_equal(h.failures, 0);
     assert_int_equal(h.consecutive_failures, 0);
@@ -712,9 +475,9 @@ static void failures_reach_the_hook_and_health(void **state)
     assert_int_equal(h.last_work, 5);
     assert_true(h.last_duration_us >= 0);
 
-    advance(&f, l, 10);
+    loop_advance(&f, l, 10);
     assert_int_equal(chore_loop_trigger_wait(l, WAIT_MS), CHORE_OK);
-    h = health(l);
+    h = loop_health(l);
     assert_int_equal(h.runs, 2);
     assert_int_equal(h.failures, 1);
     assert_int_equal(h.consecutive_failures, 1);
@@ -726,11 +489,11 @@ static void failures_reach_the_hook_and_health(void **state)
     assert_int_equal(p.error_codes[0], CHORE_ESTORE);
     assert_string_equal(p.error_msgs[0], "disk full");
 
-    advance(&f, l, 10);
+    loop_advance(&f, l, 10);
     assert_int_equal(chore_loop_trigger_wait(l, WAIT_MS), CHORE_OK);
-    advance(&f, l, 10);
+    loop_advance(&f, l, 10);
     assert_int_equal(chore_loop_trigger_wait(l, WAIT_MS), CHORE_OK);
-    h = health(l);
+    h = loop_health(l);
     assert_int_equal(h.runs, 4);
     assert_int_equal(h.failures, 3);
     assert_int_equal(h.consecutive_failures, 3);
@@ -742,9 +505,9 @@ static void failures_reach_the_hook_and_health(void **state)
     assert_int_equal(p.error_codes[2], CHORE_ETIMEDOUT);
     assert_string_equal(p.error_msgs[2], "slow");
 
-    advance(&f, l, 10);
+    loop_advance(&f, l, 10);
     assert_int_equal(chore_loop_trigger_wait(l, WAIT_MS), CHORE_OK);
-    h = health(l);
+    h = loop_health(l);
     assert_int_equal(h.runs, 5);
     assert_int_equal(h.failures, 3);
     assert_int_equal(h.consecutive_failures, 0);
@@ -771,10 +534,10 @@ static void on_start_runs_once_and_is_retried(void **state)
     p.n_on_start = 1;
     p.on_start_script[0] = CHORE_ESTORE;
     chore_loop_config cfg = loop_cfg("starter", 3600000, &p);
-    chore_loop *l = add(&f, &cfg);
+    chore_loop *l = loop_add(&f, &cfg);
     assert_int_equal(chore_start(f.c), CHORE_OK);
     sync_loop(l);
-    chore_loop_health h = health(l);
+    chore_loop_health h = loop_health(l);
     assert_int_equal(p.on_start_calls, 1);
     assert_int_equal(lp_calls(&p), 0); /* no run after a failed on_start */
     assert_int_equal(h.runs, 1);
@@ -790,7 +553,7 @@ static void on_start_runs_once_and_is_retried(void **state)
     assert_int_equal(chore_loop_trigger_wait(l, WAIT_MS), CHORE_OK);
     assert_int_equal(p.on_start_calls, 2);
     assert_int_equal(lp_calls(&p), 2);
-    h = health(l);
+    h = loop_health(l);
     assert_int_equal(h.runs, 3);
     assert_int_equal(h.failures, 1);
     assert_int_equal(h.consecutive_failures, 0);
@@ -834,7 +597,7 @@ static void sleeper_wakes_coalesce_and_are_never_lost(void **state)
     lp p;
     lp_init(&p, f.clock);
     chore_loop_config cfg = loop_cfg("sleeper", 3600000, &p);
-    chore_loop *l = add(&f, &cfg);
+    chore_loop *l = loop_add(&f, &cfg);
     assert_int_equal(chore_start(f.c), CHORE_OK);
     sync_loop(l);
     assert_int_equal(lp_calls(&p), 1);
@@ -867,7 +630,7 @@ static void sleeper_wakes_coalesce_and_are_never_lost(void **state)
     assert_int_equal(atomic_load(&p.last_seq), WAKERS * WAKES_EACH);
     int calls = lp_calls(&p);
     assert_true(calls > 3 + 50);
-    assert_int_equal(health(l).runs, calls);
+    assert_int_equal(loop_health(l).runs, calls);
     chore_loop_wake(NULL); /* no-op */
     fixture_close(&f);
     lp_destroy(&p);
@@ -885,9 +648,9 @@ static void stop_ends_a_loop_for_good(void **state)
     chore_loop_config ca = loop_cfg("a_loop", 1000, &pa);
     chore_loop_config cb = loop_cfg("b_loop", 1000, &pb);
     chore_loop_config cc = loop_cfg("c_loop", 1000, &pc);
-    chore_loop *a = add(&f, &ca);
-    chore_loop *b = add(&f, &cb);
-    chore_loop *c = add(&f, &cc);
+    chore_loop *a = loop_add(&f, &ca);
+    chore_loop *b = loop_add(&f, &cb);
+    chore_loop *c = loop_add(&f, &cc);
     assert_int_equal(chore_start(f.c), CHORE_OK);
     sync_loop(a);
     sync_loop(b);
@@ -903,7 +666,7 @@ static void stop_ends_a_loop_for_good(void **state)
     assert_int_equal(chore_loop_stop(b), CHORE_OK);
     assert_int_equal(lp_calls(&pb), 2);
     assert_true(pb.stop_at_exit[1]);
-    chore_loop_health h = health(b);
+    chore_loop_health h = loop_health(b);
     assert_true(h.stopped);
     assert_int_equal(h.next_tick_ms, 0);
     assert_int_equal(h.runs, 2);
@@ -923,9 +686,9 @@ static void stop_ends_a_loop_for_good(void **state)
     assert_int_equal(chore_loop_trigger_wait(c, WAIT_MS), CHORE_OK);
     assert_int_equal(pc.self_rc, CHORE_OK);
     sync_loop(c);
-    assert_true(health(c).stopped);
+    assert_true(loop_health(c).stopped);
 
-    advance(&f, a, 5000);
+    loop_advance(&f, a, 5000);
     sync_loop(b);
     assert_int_equal(lp_calls(&pa), 2);
     assert_int_equal(lp_calls(&pb), 2);
@@ -947,234 +710,6 @@ static void stop_ends_a_loop_for_good(void **state)
     lp_destroy(&pc);
 }
 
-static void loops_added_while_running_and_listed_by_name(void **state)
-{
-    (void)state;
-    fixture f;
-    fixture_open(&f, NULL);
-    lp p[3];
-    const char *names[3] = {"zeta", "alpha", "mid.dle"};
-    chore_loop *loops[3];
-    for (int i = 0; i < 3; i++)
-        lp_init(&p[i], f.clock);
-    chore_loop_config c0 = loop_cfg(names[0], 1000, &p[0]);
-    loops[0] = add(&f, &c0);
-    assert_int_equal(chore_start(f.c), CHORE_OK);
-    for (int i = 1; i < 3; i++) {
-        chore_loop_config ci = loop_cfg(names[i], 1000, &p[i]);
-        loops[i] = add(&f, &ci);
-    }
-    for (int i = 0; i < 3; i++) {
-        sync_loop(loops[i]);
-        assert_int_equal(lp_calls(&p[i]), 1); /* started at once */
-        assert_ptr_equal(chore_loop_find(f.c, names[i]), loops[i]);
-    }
-    assert_null(chore_loop_find(f.c, "nope"));
-    assert_null(chore_loop_find(f.c, NULL));
-    assert_null(chore_loop_find(NULL, "zeta"));
-    chore_loop_health *items = NULL;
-    size_t n = 0;
-    assert_int_equal(chore_loops_health(f.c, &items, &n), CHORE_OK);
-    assert_int_equal(n, 3);
-    assert_string_equal(items[0].name, "alpha");
-    assert_string_equal(items[1].name, "mid.dle");
-    assert_string_equal(items[2].name, "zeta");
-    for (size_t i = 0; i < n; i++) {
-        assert_int_equal(items[i].runs, 1);
-        assert_int_equal(items[i].next_tick_ms, T0 + 1000);
-    }
-    free(items);
-    assert_int_equal(chore_loops_health(f.c, NULL, &n), CHORE_EINVAL);
-    fixture_close(&f);
-    for (int i = 0; i < 3; i++)
-        lp_destroy(&p[i]);
-
-    /* no loops: an empty list */
-    fixture_open(&f, NULL);
-    items = (chore_loop_health *)&f;
-    assert_int_equal(chore_loops_health(f.c, &items, &n), CHORE_OK);
-    assert_null(items);
-    assert_int_equal(n, 0);
-    fixture_close(&f);
-}
-
-static void registration_refuses_conflicts_and_bad_configs(void **state)
-{
-    (void)state;
-    fixture f;
-    fixture_open(&f, NULL);
-    lp p;
-    lp_init(&p, f.clock);
-
-    chore_loop_config ok = loop_cfg("ok_loop", 1000, &p);
-    chore_loop *l = (chore_loop *)&f;
-    assert_int_equal(chore_loop_add(f.c, &ok, &l), CHORE_OK);
-    assert_non_null(l);
-    assert_int_equal(chore_loop_add(f.c, &ok, &l), CHORE_EEXIST);
-    assert_null(l);
-
-    chore_loop_config bad = ok;
-    const char *bad_names[] = {NULL, "", "Upper", "has-dash", "has space", "chore.mine",
-                               "chore.", "x\n",
-                               "a_name_that_is_much_too_long_for_a_loop_because_it_has_65_bytes__"};
-    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
-        bad.name = bad_names[i];
-        assert_int_equal(chore_loop_add(f.c, &bad, NULL), CHORE_EINVAL);
-    }
-    bad.name = "a_name_that_is_exactly_64_bytes_long_which_is_the_most_allowed__";
-    assert_int_equal(strlen(bad.name), 64);
-    assert_int_equal(chore_loop_add(f.c, &bad, NULL), CHORE_OK);
-    bad = ok;
-    bad.name = "chorex.fine";
-    assert_int_equal(chore_loop_add(f.c, &bad, NULL), CHORE_OK);
-    bad = ok;
-    bad.name = "fresh";
-    bad.interval_ms = 0;
-    assert_int_equal(chore_loop_add(f.c, &bad, NULL), CHORE_EINVAL);
-    bad.interval_ms = -5;
-    assert_int_equal(chore_loop_add(f.c, &bad, NULL), CHORE_EINVAL);
-    bad.interval_ms = 1000;
-    bad.run = NULL;
-    assert_int_equal(chore_loop_add(f.c, &bad, NULL), CHORE_EINVAL);
-    bad.run = lp_run;
-    bad.jitter_ms = -1;
-    assert_int_equal(chore_loop_add(f.c, &bad, NULL), CHORE_EINVAL);
-    bad.jitter_ms = 0;
-    bad.timeout_ms = -1;
-    assert_int_equal(chore_loop_add(f.c, &bad, NULL), CHORE_EINVAL);
-    bad.timeout_ms = 0;
-    bad.locked = true;
-    bad.lock_name = "Bad Lock";
-    assert_int_equal(chore_loop_add(f.c, &bad, NULL), CHORE_EINVAL);
-    bad.lock_name = "chore.pruner"; /* reserved for chore's own */
-    assert_int_equal(chore_loop_add(f.c, &bad, NULL), CHORE_EINVAL);
-    assert_int_equal(chore_loop_add(NULL, &ok, NULL), CHORE_EINVAL);
-    assert_int_equal(chore_loop_add(f.c, NULL, NULL), CHORE_EINVAL);
-
-    /* lock ids are unique among locked loops */
-    chore_loop_config locked = ok;
-    locked.locked = true;
-    locked.name = "locked_two";
-    locked.lock_name = "shared";
-    assert_int_equal(chore_loop_add(f.c, &locked, NULL), CHORE_OK);
-    locked.name = "locked_three";
-    assert_int_equal(chore_loop_add(f.c, &locked, NULL), CHORE_EEXIST);
-    locked.name = "shared"; /* its default lock id is its name: taken */
-    locked.lock_name = NULL;
-    assert_int_equal(chore_loop_add(f.c, &locked, NULL), CHORE_EEXIST);
-    locked.locked = false; /* an unlocked loop has no lock id */
-    assert_int_equal(chore_loop_add(f.c, &locked, NULL), CHORE_OK);
-    locked.locked = true;
-    locked.name = "locked_four";
-    locked.lock_name = "ok_loop"; /* the name of an unlocked loop: no conflict */
-    assert_int_equal(chore_loop_add(f.c, &locked, NULL), CHORE_OK);
-    /* the runtime allows chore's own names */
-    chore_loop_config own = ok;
-    own.name = "chore.rescuer";
-    assert_int_equal(rt_loop_add(f.c, &own, NULL), CHORE_OK);
-    assert_int_equal(rt_loop_add(f.c, &own, NULL), CHORE_EEXIST);
-    fixture_close(&f);
-    lp_destroy(&p);
-}
-
-/* Another process's hold on a lock, taken through the store directly. */
-static bool hold_lock_elsewhere(fixture *f, const char *name, int64_t now, int64_t ttl)
-{
-    store *st = NULL;
-    char err[256];
-    assert_int_equal(sqlite_store_ops.open(&st, f->path, CHORE_DURABLE_FULL, err, sizeof err),
-                     CHORE_OK);
-    bool held = false;
-    assert_int_equal(sqlite_store_ops.lock_acquire(st, name, "another-process", now, ttl, &held),
-                     CHORE_OK);
-    sqlite_store_ops.close(st);
-    return held;
-}
-
-static void locked_loops_tick_only_while_holding_the_lock(void **state)
-{
-    (void)state;
-    fixture f;
-    fixture_open(&f, NULL);
-    /* another process holds the lock for the next 1.5 s */
-    assert_true(hold_lock_elsewhere(&f, "guarded", T0, 1500));
-    lp p;
-    lp_init(&p, f.clock);
-    chore_loop_config cfg = loop_cfg("guarded", 1000, &p);
-    cfg.locked = true;
-    cfg.timeout_ms = 3000;
-    chore_loop *l = add(&f, &cfg);
-    assert_int_equal(chore_start(f.c), CHORE_OK);
-    sync_loop(l);
-    chore_loop_health h = health(l);
-    assert_int_equal(lp_calls(&p), 0);
-    assert_int_equal(h.skips, 1);
-    assert_string_equal(h.last_skip, "locked elsewhere");
-    assert_int_equal(h.failures, 0);
-
-    advance(&f, l, 1000); /* T0 + 1 s: still theirs */
-    assert_int_equal(lp_calls(&p), 0);
-    assert_int_equal(health(l).skips, 2);
-
-    advance(&f, l, 1000); /* T0 + 2 s: their lease ran out, ours now */
-    h = health(l);
-    assert_int_equal(lp_calls(&p), 1);
-    assert_int_equal(h.runs, 1);
-    assert_int_equal(h.skips, 2);
-    /* our lease is max(2 intervals, timeout + interval) = 4 s from the tick */
-    assert_false(hold_lock_elsewhere(&f, "guarded", T0 + 2000 + 3999, 1000));
-
-    advance(&f, l, 1000);
-    assert_int_equal(lp_calls(&p), 2);
-
-    /* stopping gives the lock up at once */
-    assert_int_equal(chore_loop_stop(l), CHORE_OK);
-    assert_true(hold_lock_elsewhere(&f, "guarded", T0 + 3000, 1000));
-    assert_int_equal(chore_stop(f.c, 1000), CHORE_OK);
-    fixture_close(&f);
-    lp_destroy(&p);
-}
-
-static void two_instances_share_a_locked_loop(void **state)
-{
-    (void)state;
-    fixture f;
-    fixture_open(&f, NULL);
-    chore *peer = fixture_open_peer(&f, NULL);
-    lp p, q;
-    lp_init(&p, f.clock);
-    lp_init(&q, f.clock);
-    chore_loop_config cfg = loop_cfg("shared_chore", 1000, &p);
-    cfg.locked = true;
-    chore_loop *l = add(&f, &cfg);
-    cfg.ud = &q;
-    chore_loop *m = NULL;
-    assert_int_equal(chore_loop_add(peer, &cfg, &m), CHORE_OK);
-    assert_int_equal(chore_start(f.c), CHORE_OK);
-    sync_loop(l);
-    assert_int_equal(chore_start(peer), CHORE_OK);
-    sync_loop(m);
-    /* the first to start holds the lock; the other skips every tick */
-    for (int i = 0; i < 30; i++) {
-        chore_clock_advance(f.clock, 1000);
-        sync_loop(l);
-        sync_loop(m);
-    }
-    chore_loop_health hl = health(l), hm = health(m);
-    assert_int_equal(hl.runs + hm.runs, 31);
-    assert_int_equal(hl.runs, 31);
-    assert_int_equal(hm.skips, 31);
-    assert_string_equal(hm.last_skip, "locked elsewhere");
-    /* the holder stops and gives the lock up: the peer takes over */
-    assert_int_equal(chore_loop_stop(l), CHORE_OK);
-    advance(&f, m, 1000);
-    assert_int_equal(health(m).runs, 1);
-    chore_close(peer);
-    fixture_close(&f);
-    lp_destroy(&p);
-    lp_destroy(&q);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1189,10 +724,6 @@ int main(void)
         cmocka_unit_test(on_start_runs_once_and_is_retried),
         cmocka_unit_test(sleeper_wakes_coalesce_and_are_never_lost),
         cmocka_unit_test(stop_ends_a_loop_for_good),
-        cmocka_unit_test(loops_added_while_running_and_listed_by_name),
-        cmocka_unit_test(registration_refuses_conflicts_and_bad_configs),
-        cmocka_unit_test(locked_loops_tick_only_while_holding_the_lock),
-        cmocka_unit_test(two_instances_share_a_locked_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

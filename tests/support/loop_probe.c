@@ -31,19 +31,6 @@ void lp_destroy(lp *p)
     pthread_cond_destroy(&p->cond);
 }
 
-static struct timespec after_ms(int64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    return ts;
-}
-
 /* The run hook: records the call, applies the script, blocks if asked. */
 int lp_run(chore_tick *tick, void *ud)
 {

@@ -76,8 +76,7 @@ void probe_destroy(probe *p)
     pthread_cond_destroy(&p->cond);
 }
 
-/* Deadline for pthread_cond_timedwait, `ms` from now (CLOCK_REALTIME). */
-static struct timespec after_ms(int64_t ms)
+struct timespec after_ms(int64_t ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -4,6 +4,7 @@
 #define CHORE_RT_FIXTURE_H
 
 #include <pthread.h>
+#include <time.h>
 #include <stdbool.h>
 
 #include "chore.h"
@@ -29,6 +30,9 @@ void fixture_advance(fixture *f, int64_t ms);
 void fixture_idle(fixture *f);
 /* Read one job's state (fails the test if missing). */
 chore_state fixture_state(fixture *f, int64_t id);
+
+/* Deadline for pthread_cond_timedwait, `ms` of real time from now (CLOCK_REALTIME). */
+struct timespec after_ms(int64_t ms);
 
 /* A handler whose results the test scripts, which can block until released. */
 typedef struct probe {

@@ -100,12 +100,14 @@ int clock_cond_init(pthread_cond_t *cond)
     return rc == 0 ? CHORE_OK : CHORE_ENOMEM;
 }
 
-int64_t real_now_ms(void)
+int64_t real_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+int64_t real_now_ms(void) { return real_now_us() / 1000; }
 
 /* Wait at most `us` microseconds of real time. */
 static void wait_for_us(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t us)

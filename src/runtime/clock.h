@@ -35,6 +35,8 @@ void clock_wait(const chore_clock *clock, pthread_cond_t *cond, pthread_mutex_t 
 /* Real (monotonic) time in ms, for grace periods and safety timeouts that
  * must pass even when a manual clock stands still. */
 int64_t real_now_ms(void);
+/* The same in microseconds, to time ticks and handlers. */
+int64_t real_now_us(void);
 /* With `mu` held: wait on `cond` until signalled or real_now_ms() >= deadline. */
 void real_wait(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t real_deadline_ms);
 

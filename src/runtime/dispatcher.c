@@ -80,7 +80,6 @@ static void flush_outcomes(dispatcher *d)
     size_t n = c->n_outcomes;
     c->outcomes = NULL;
     c->n_outcomes = c->cap_outcomes = 0;
-    c->flushing = true;
     pthread_mutex_unlock(&c->mu);
 
     int rc = CHORE_ENOMEM;
@@ -110,7 +109,6 @@ static void flush_outcomes(dispatcher *d)
 
     pthread_mutex_lock(&c->mu);
     rt_prefetch_update(c, finished);
-    c->flushing = false;
     if (available)
         c->maybe_available = true;
     c->next_due_ms = min64(c->next_due_ms, due);

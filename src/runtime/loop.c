@@ -17,13 +17,6 @@ static int64_t sat_add(int64_t a, int64_t b)
     return b > 0 && a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-static int64_t real_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* A random delay in [0, jitter_ms]. With the loop's `mu` held. */
 static int64_t jitter(chore_loop *l)
 {

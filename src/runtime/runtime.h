@@ -96,7 +96,6 @@ struct chore {
     size_t n_inflight;
     pending_outcome *outcomes;          /* finished, not yet written */
     size_t n_outcomes, cap_outcomes;
-    bool flushing;                      /* the dispatcher is writing outcomes */
 
     bool running;          /* threads started and not yet stopped */
     bool accepting;        /* the dispatcher may claim */

@@ -104,14 +104,6 @@ static rt_job_event outcome_event(store_outcome_kind kind)
     }
 }
 
-/* Real monotonic time in seconds, to time handlers. */
-static double real_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Turn a handler's return into an outcome and count it; `seconds` is the
  * real time the handler ran. With `mu` held. */
 static void record_result(chore *c, chore_job *job, int rc, double seconds)
@@ -204,9 +196,9 @@ void *rt_worker_main(void *arg)
             if (job->stored.timeout_ms > 0)
                 job->deadline_ms = chore_clock_now(c->clock) + job->stored.timeout_ms;
             pthread_mutex_unlock(&c->mu);
-            double started = real_seconds();
+            int64_t started_us = real_now_us();
             int rc = job->handler.fn(job, job->handler.ud);
-            double took = real_seconds() - started;
+            double took = (double)(real_now_us() - started_us) / 1e6;
             pthread_mutex_lock(&c->mu);
             if (!job->released)
                 record_result(c, job, rc, took);

@@ -194,6 +194,8 @@ int64_t chore_job_token(const chore_job *job);       /* fencing token, for chore
 int chore_job_set_error(chore_job *job, const char *message);
 /* Set the delay for a CHORE_SNOOZE return; returns CHORE_SNOOZE. */
 int chore_job_snooze(chore_job *job, int64_t delay_ms);
+/* Keep result_json (copied, validated) with the job when this attempt completes. */
+int chore_job_set_result(chore_job *job, const char *result_json);
 /* True once the handler should return early: its timeout passed or the instance is stopping. */
 bool chore_job_should_stop(const chore_job *job);
 
@@ -210,6 +212,7 @@ typedef struct chore_handler_opts {
     int64_t backoff_max_ms;   /* cap on the delay; default 3600000 (1 h) */
     double backoff_jitter;    /* cut the delay by up to this fraction at random; default 0.2, <0 = none */
     int64_t defer_timeout_ms; /* how long a deferred job waits; default 3600000 */
+    int concurrency;          /* at most this many of the name's jobs run at once here; 0 = no limit */
 } chore_handler_opts;
 
 /* Register (or replace) the handler for job name `name`. opts may be NULL. */
@@ -293,6 +296,7 @@ typedef struct chore_job_info {
     int64_t attempted_at_ms; /* 0 = never */
     int64_t finished_at_ms;  /* 0 = not final */
     int64_t lease_until_ms;  /* running: lease end; suspended: deadline; else 0 */
+    char *result;            /* completed: the JSON result its worker gave; else NULL */
     size_t n_errors;
     chore_attempt_error *errors; /* oldest first */
 } chore_job_info;
@@ -331,6 +335,72 @@ int chore_job_delete(chore *c, int64_t id);
 int chore_count_by_state(chore *c, int64_t counts[CHORE_STATE_COUNT]);
 /* Delete final jobs that finished before `before_ms`; *pruned (may be NULL) counts them. */
 int chore_prune(chore *c, int64_t before_ms, int64_t *pruned);
+
+/* ------------------------------------------------------- outside workers */
+
+/*
+ * Jobs worked outside this process (the daemon's worker protocol): fetched
+ * with a lease, kept alive with heartbeats, finished by their fencing
+ * token. A stale token (the lease was lost, the job was rescued, cancelled
+ * or finished) is CHORE_ESTALE and changes nothing.
+ */
+
+/* A fetched job. Strings are owned: free the array with chore_fetched_free. */
+typedef struct chore_fetched {
+    int64_t id;
+    int64_t token;          /* fencing token of this attempt */
+    char *name;
+    char *queue;
+    char *payload;          /* JSON text */
+    int attempt;            /* 1 on the first attempt */
+    int max_attempts;       /* 0 = retry forever */
+    int64_t timeout_ms;     /* 0 = none */
+    int64_t lease_until_ms; /* renew before then with chore_job_heartbeat */
+} chore_fetched;
+
+/* What to fetch. A zeroed field takes the default beside it. */
+typedef struct chore_fetch_opts {
+    const char *const *names;  /* job names to fetch; NULL = any */
+    size_t n_names;
+    const char *const *queues; /* queues to fetch from; NULL = any */
+    size_t n_queues;
+    int max;                   /* at most this many jobs; default 1, at most 1000 */
+    int64_t lease_ms;          /* default the instance's lease_ms */
+    int64_t wait_ms;           /* none available: wait this long (real time) for one; 0 = don't */
+} chore_fetch_opts;
+
+/*
+ * Claim up to opts->max available jobs, in the order the instance's own
+ * workers would take them. *out is an array of *n jobs (NULL when none),
+ * freed with chore_fetched_free. Needs a started instance for wait_ms > 0.
+ */
+int chore_fetch(chore *c, const chore_fetch_opts *opts, chore_fetched **out, size_t *n);
+void chore_fetched_free(chore_fetched *jobs, size_t n);
+/* Extend a fetched job's lease to now + lease_ms (0 = the instance's lease_ms). */
+int chore_job_heartbeat(chore *c, int64_t id, int64_t token, int64_t lease_ms,
+                        int64_t *lease_until_ms);
+/* Complete a running or deferred job; result_json (NULL = none) is kept with it. */
+int chore_job_complete(chore *c, int64_t id, int64_t token, const char *result_json);
+
+/* How a failed attempt goes on. A zeroed field takes the default beside it. */
+typedef struct chore_fail_opts {
+    const char *error;   /* why; kept with the attempt */
+    int64_t retry_in_ms; /* > 0: retry after this long instead of the backoff */
+    bool discard;        /* fail for good: no more attempts */
+} chore_fail_opts;
+
+/* Fail a running or deferred job: retried with backoff (or as opts says), or discarded. */
+int chore_job_fail_with(chore *c, int64_t id, int64_t token, const chore_fail_opts *opts);
+
+/* Jobs of one name in each state. */
+typedef struct chore_name_counts {
+    char *name;
+    int64_t counts[CHORE_STATE_COUNT];
+} chore_name_counts;
+
+/* Job counts by name and state, by name. Free with chore_name_counts_free. */
+int chore_count_by_name(chore *c, chore_name_counts **out, size_t *n);
+void chore_name_counts_free(chore_name_counts *items, size_t n);
 
 /* ---------------------------------------------------------------- schedules */
 

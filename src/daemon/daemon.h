@@ -1,0 +1,88 @@
+/*
+ * daemon.h — `chore serve`: the types its parts share. The daemon uses the
+ * public API (chore.h) only, as any embedding program would.
+ *
+ *   config.c     the INI file (inih) -> daemon_config
+ *   command.c    command jobs: a handler that runs a command per job
+ *   serve.c      `chore serve`: open, register, schedule, serve, signals
+ *   http_*.c     the HTTP API (libmicrohttpd + jansson)
+ *   dashboard.c  the dashboard's files, built into the binary
+ */
+#ifndef CHORE_DAEMON_H
+#define CHORE_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chore.h"
+
+/* A job type whose handler is a command (config section [job NAME]). */
+typedef struct daemon_job_type {
+    char *name;
+    char *command;           /* run by /bin/sh -c */
+    int64_t timeout_ms;      /* per attempt; 0 = none */
+    int max_attempts;        /* 0 = retry forever */
+    int64_t backoff_base_ms; /* 0 = the library's default */
+    int64_t backoff_max_ms;
+    char *queue;             /* NULL = "default" */
+    int concurrency;         /* 0 = no limit */
+} daemon_job_type;
+
+/* A schedule from the config (section [schedule NAME]). */
+typedef struct daemon_schedule {
+    char *name;
+    char *expr;
+    char *zone;    /* NULL = UTC */
+    char *job;
+    char *payload; /* NULL = "{}" */
+} daemon_schedule;
+
+/* Everything the config file says; every field has a default (docs/CONFIG.md). */
+typedef struct daemon_config {
+    char *store;        /* "sqlite:chore.db" */
+    char *listen_host;  /* "127.0.0.1" */
+    int listen_port;    /* 7700 */
+    int workers;        /* 4 */
+    char *token;        /* NULL = no auth (loopback only) */
+    int64_t retention_ms;
+    int64_t grace_ms;   /* how long a graceful stop waits for running jobs */
+    chore_log_level log_level;
+    daemon_job_type *job_types;
+    size_t n_job_types;
+    daemon_schedule *schedules;
+    size_t n_schedules;
+} daemon_config;
+
+/* Fill `out` with the defaults. */
+void daemon_config_defaults(daemon_config *out);
+/* Read `path` over the defaults. On a bad file: -1 and err = "file:line: reason". */
+int daemon_config_load(const char *path, daemon_config *out, char *err, size_t errlen);
+void daemon_config_free(daemon_config *cfg);
+
+/* The HTTP server. */
+typedef struct http_server http_server;
+
+typedef struct http_settings {
+    const char *host;  /* an IPv4 or IPv6 literal, or "localhost" */
+    int port;          /* 0 = any free port (see http_server_port) */
+    const char *token; /* NULL = no auth; refused on a non-loopback host */
+} http_settings;
+
+/* Serve the HTTP API for `c` on its own threads. -1 with err on failure. */
+int http_server_start(http_server **out, chore *c, const http_settings *s, char *err,
+                      size_t errlen);
+/* The port actually bound. */
+int http_server_port(const http_server *s);
+/* Stop serving and free. NULL is a no-op. */
+void http_server_stop(http_server *s);
+
+/* A built-in dashboard file for request path `path` ("/" = index.html):
+ * true with its bytes and content type, false when there is none. */
+bool dashboard_asset(const char *path, const unsigned char **body, size_t *len,
+                     const char **content_type);
+
+/* `chore serve [--config FILE] [--store URL] [--listen HOST:PORT]`. */
+int cli_cmd_serve(int argc, char **argv);
+
+#endif

@@ -98,7 +98,7 @@ static int init_sync(chore *c)
         return CHORE_ENOMEM;
     if (clock_cond_init(&c->dispatch_cond) != CHORE_OK || clock_cond_init(&c->work_cond) != CHORE_OK ||
         clock_cond_init(&c->idle_cond) != CHORE_OK || clock_cond_init(&c->batch_cond) != CHORE_OK ||
-        clock_cond_init(&c->sched_cond) != CHORE_OK)
+        clock_cond_init(&c->sched_cond) != CHORE_OK || clock_cond_init(&c->fetch_cond) != CHORE_OK)
         return CHORE_ENOMEM;
     return CHORE_OK;
 }
@@ -166,6 +166,7 @@ void chore_close(chore *c)
         pthread_cond_destroy(&c->idle_cond);
         pthread_cond_destroy(&c->batch_cond);
         pthread_cond_destroy(&c->sched_cond);
+        pthread_cond_destroy(&c->fetch_cond);
     }
     rt_free_handlers(c);
     rt_loops_free(c);

@@ -268,8 +268,10 @@ static void upkeep(dispatcher *d, int64_t now)
         d->next_poll = now + c->cfg.poll_interval_ms;
     }
     pthread_mutex_lock(&c->mu);
-    if (more)
+    if (more) {
         c->maybe_available = true;
+        pthread_cond_broadcast(&c->fetch_cond);
+    }
     c->next_due_ms = min64(c->next_due_ms, due);
 }
 
@@ -347,5 +349,6 @@ void rt_jobs_arrived(chore *c, int64_t due_ms)
         c->next_due_ms = min64(c->next_due_ms, due_ms);
     c->idle = false;
     pthread_cond_signal(&c->dispatch_cond);
+    pthread_cond_broadcast(&c->fetch_cond);
     pthread_mutex_unlock(&c->mu);
 }

@@ -79,6 +79,8 @@ struct chore {
     pthread_cond_t dispatch_cond; /* the dispatcher waits here */
     pthread_cond_t work_cond;     /* workers wait here */
     pthread_cond_t idle_cond;     /* chore_wait_idle and chore_stop wait here */
+    pthread_cond_t fetch_cond;    /* chore_fetch long polls wait here; broadcast
+                                     whenever jobs may have become available */
 
     handler *handlers;
     size_t n_handlers, cap_handlers;

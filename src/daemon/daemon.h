@@ -60,6 +60,16 @@ void daemon_config_defaults(daemon_config *out);
 int daemon_config_load(const char *path, daemon_config *out, char *err, size_t errlen);
 void daemon_config_free(daemon_config *cfg);
 
+/* Command jobs: a handler per job type that runs its command per job. */
+typedef struct command_runner command_runner;
+
+/* Handle every command job type of cfg on c. The runner copies what it needs. */
+int command_runner_start(command_runner **out, chore *c, const daemon_config *cfg);
+/* Apply a reloaded config: new and changed job types handled, removed ones unhandled. */
+int command_runner_reload(command_runner *r, const daemon_config *cfg);
+/* Free the runner, after chore_stop (no handler runs any more). NULL is a no-op. */
+void command_runner_free(command_runner *r);
+
 /* The HTTP server. */
 typedef struct http_server http_server;
 

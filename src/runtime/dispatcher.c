@@ -183,7 +183,6 @@ static size_t claim_names(dispatcher *d, char **names, size_t n_names, size_t ro
         }
         job->stored = got[i];
         job->owner = c;
-        rt_handler_owned(c, job->stored.name, +1);
         job->deadline_ms = INT64_MAX;
         made[n_made++] = job;
     }
@@ -191,6 +190,7 @@ static size_t claim_names(dispatcher *d, char **names, size_t n_names, size_t ro
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < n_made; i++) {
         chore_job *job = made[i];
+        rt_handler_owned(c, job->stored.name, +1);
         if (!c->accepting) { /* stop began while we claimed: give them back */
             rt_release_job(c, job);
             rt_job_free(job);

@@ -194,7 +194,9 @@ int64_t chore_job_token(const chore_job *job);       /* fencing token, for chore
 int chore_job_set_error(chore_job *job, const char *message);
 /* Set the delay for a CHORE_SNOOZE return; returns CHORE_SNOOZE. */
 int chore_job_snooze(chore_job *job, int64_t delay_ms);
-/* Keep result_json (copied, validated) with the job when this attempt completes. */
+/* Keep result_json (copied) with the job when this attempt completes (the
+ * handler returns CHORE_OK); a later call replaces it. CHORE_EJSON when it
+ * is not JSON, CHORE_EINVAL when NULL or longer than 1 MiB. */
 int chore_job_set_result(chore_job *job, const char *result_json);
 /* True once the handler should return early: its timeout passed or the instance is stopping. */
 bool chore_job_should_stop(const chore_job *job);
@@ -296,7 +298,8 @@ typedef struct chore_job_info {
     int64_t attempted_at_ms; /* 0 = never */
     int64_t finished_at_ms;  /* 0 = not final */
     int64_t lease_until_ms;  /* running: lease end; suspended: deadline; else 0 */
-    char *result;            /* completed: the JSON result its worker gave; else NULL */
+    char *result;            /* completed: the JSON result its worker gave, else NULL;
+                                chore_job_get fills it, chore_job_list does not */
     size_t n_errors;
     chore_attempt_error *errors; /* oldest first */
 } chore_job_info;

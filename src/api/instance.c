@@ -87,6 +87,7 @@ static void on_clock_moved(void *ud)
     c->scheduler_idle = false;
     pthread_cond_broadcast(&c->dispatch_cond);
     pthread_cond_broadcast(&c->sched_cond);
+    pthread_cond_broadcast(&c->fetch_cond); /* scheduled jobs may be due for long polls */
     pthread_mutex_unlock(&c->mu);
 }
 

@@ -36,17 +36,28 @@ struct chore_job {
     handler handler;         /* copied when a worker takes the job */
     int64_t deadline_ms;     /* end of the attempt's timeout; INT64_MAX = none */
     char *error;             /* set by chore_job_set_error */
+    char *result;            /* set by chore_job_set_result: kept if the attempt completes */
     int64_t snooze_ms;       /* set by chore_job_snooze */
     bool released;           /* stop gave the job back: drop the handler's result */
     struct chore_job *next;  /* in the local queue or the in-flight list */
     struct chore_job *prev;
 };
 
-/* A finished attempt waiting to be written, with its own copy of the error. */
+/* A finished attempt waiting to be written, with its own copy of its text:
+ * `error` owns what outcome.error points to, or for STORE_COMPLETE what
+ * outcome.result points to (an attempt has one or the other, never both,
+ * so the dispatcher frees one pointer either way). */
 typedef struct pending_outcome {
     store_outcome outcome;
     char *error;
 } pending_outcome;
+
+/* The largest job result kept, in bytes: results are for small summaries,
+ * not bulk data, and each is read back whole by chore_job_get. */
+enum { RT_RESULT_MAX = 1 << 20 };
+/* Check a job result: CHORE_EINVAL when NULL or longer than RT_RESULT_MAX,
+ * CHORE_EJSON when not JSON. */
+int rt_check_result(const char *json);
 
 /* One caller's request in the shared enqueue commit. */
 typedef struct enqueue_req {
@@ -150,7 +161,8 @@ void rt_schedules_changed(chore *c);
 store_outcome rt_failure_outcome(chore *c, const backoff_policy *backoff, int64_t id,
                                  int64_t token, int attempt, int max_attempts, int64_t now);
 
-/* Queue an outcome for the dispatcher, taking ownership of `error`. With
+/* Queue an outcome for the dispatcher, taking ownership of `error` (for
+ * STORE_COMPLETE: of the result, NULL = none; see pending_outcome). With
  * `mu` held. Returns CHORE_ENOMEM when it could not (the job's lease will
  * lapse and it will be rescued). */
 int rt_push_outcome(chore *c, store_outcome outcome, char *error);

@@ -64,12 +64,13 @@ static void give_back(chore *c, const store_claimed *got, size_t n)
     rt_jobs_arrived(c, chore_clock_now(c->clock));
 }
 
-/* One claim; the claimed jobs' strings move into *out. */
-static int claim_once(chore *c, const store_claim_req *req, chore_fetched **out, size_t *n)
+/* One claim at `now`; the claimed jobs' strings move into *out. */
+static int claim_once(chore *c, const store_claim_req *req, int64_t now, chore_fetched **out,
+                      size_t *n)
 {
     store_claimed *got = NULL;
     size_t k = 0;
-    int rc = c->ops->claim(c->st, req, chore_clock_now(c->clock), &got, &k);
+    int rc = c->ops->claim(c->st, req, now, &got, &k);
     if (rc != CHORE_OK || k == 0)
         return rc;
     chore_fetched *jobs = calloc(k, sizeof *jobs);
@@ -189,12 +190,14 @@ int chore_fetch(chore *c, const chore_fetch_opts *opts, chore_fetched **out, siz
         /* Read before the claim: a commit after this read, even one racing
          * the claim, shows as a changed counter. */
         w.has_counter = c->ops->change_counter(c->st, &w.counter) == CHORE_OK;
-        rc = claim_once(c, &req, out, n);
+        int64_t now = chore_clock_now(c->clock);
+        rc = claim_once(c, &req, now, out, n);
         if (rc != CHORE_OK || *n > 0 || opts->wait_ms == 0)
             return rc;
-        /* The claim made every due job available: what it did not take
-         * comes due later. A time already passed is ignored (no spinning). */
-        int64_t now = chore_clock_now(c->clock);
+        /* The claim made every job due by `now` available: what it did not
+         * take comes due later (perhaps already, if the clock moved since;
+         * then the wait returns at once). A scheduled job due by `now` was
+         * written after the claim, and the change counter shows it. */
         if (c->ops->next_run_at(c->st, &w.due_ms) != CHORE_OK || w.due_ms <= now)
             w.due_ms = INT64_MAX;
         if (!wait_for_jobs(c, &w))

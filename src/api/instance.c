@@ -85,6 +85,7 @@ static void on_clock_moved(void *ud)
     c->clock_moves++;
     c->idle = false; /* something may be due now: the dispatcher looks again */
     pthread_cond_broadcast(&c->dispatch_cond);
+    rt_wake_fetchers(c);
     pthread_mutex_unlock(&c->mu);
 }
 

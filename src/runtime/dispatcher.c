@@ -271,7 +271,7 @@ static void poll_store(dispatcher *d, int64_t now)
     pthread_mutex_lock(&c->mu);
     if (more) {
         c->maybe_available = true;
-        pthread_cond_broadcast(&c->fetch_cond);
+        rt_wake_fetchers(c);
     }
     c->next_due_ms = min64(c->next_due_ms, due);
 }
@@ -348,6 +348,12 @@ void rt_jobs_arrived(chore *c, int64_t due_ms)
         c->next_due_ms = min64(c->next_due_ms, due_ms);
     c->idle = false;
     pthread_cond_signal(&c->dispatch_cond);
-    pthread_cond_broadcast(&c->fetch_cond);
+    rt_wake_fetchers(c);
     pthread_mutex_unlock(&c->mu);
+}
+
+void rt_wake_fetchers(chore *c)
+{
+    c->fetch_wakes++;
+    pthread_cond_broadcast(&c->fetch_cond);
 }

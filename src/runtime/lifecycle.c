@@ -96,6 +96,7 @@ int rt_stop(chore *c, int64_t grace_ms)
     pthread_mutex_lock(&c->mu);
     c->accepting = false;
     c->stopping = true;
+    rt_wake_fetchers(c);
     while (c->queue_head != NULL) { /* claimed but never started */
         chore_job *job = c->queue_head;
         c->queue_head = job->next;

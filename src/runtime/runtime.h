@@ -39,17 +39,28 @@ struct chore_job {
     handler handler;         /* copied when a worker takes the job */
     int64_t deadline_ms;     /* end of the attempt's timeout; INT64_MAX = none */
     char *error;             /* set by chore_job_set_error */
+    char *result;            /* set by chore_job_set_result: kept if the attempt completes */
     int64_t snooze_ms;       /* set by chore_job_snooze */
     bool released;           /* stop gave the job back: drop the handler's result */
     struct chore_job *next;  /* in the local queue or the in-flight list */
     struct chore_job *prev;
 };
 
-/* A finished attempt waiting to be written, with its own copy of the error. */
+/* A finished attempt waiting to be written, with its own copy of its text:
+ * `error` owns what outcome.error points to, or for STORE_COMPLETE what
+ * outcome.result points to (an attempt has one or the other, never both,
+ * so the dispatcher frees one pointer either way). */
 typedef struct pending_outcome {
     store_outcome outcome;
     char *error;
 } pending_outcome;
+
+/* The largest job result kept, in bytes: results are for small summaries,
+ * not bulk data, and each is read back whole by chore_job_get. */
+enum { RT_RESULT_MAX = 1 << 20 };
+/* Check a job result: CHORE_EINVAL when NULL or longer than RT_RESULT_MAX,
+ * CHORE_EJSON when not JSON. */
+int rt_check_result(const char *json);
 
 /* One caller's request in the shared enqueue commit. */
 typedef struct enqueue_req {
@@ -82,6 +93,8 @@ struct chore {
     pthread_cond_t dispatch_cond; /* the dispatcher waits here */
     pthread_cond_t work_cond;     /* workers wait here */
     pthread_cond_t idle_cond;     /* chore_wait_idle and chore_stop wait here */
+    uint64_t fetch_wakes;         /* fetch_cond broadcasts so far: a fetch that saw
+                                     an older count claims again instead of waiting */
     pthread_cond_t fetch_cond;    /* chore_fetch long polls wait here; broadcast
                                      whenever jobs may have become available */
 
@@ -136,6 +149,8 @@ struct chore {
 /* Wake the dispatcher because jobs may be claimable at or after due_ms.
  * Takes `mu`. */
 void rt_jobs_arrived(chore *c, int64_t due_ms);
+/* Wake long-polling chore_fetch calls: jobs may be claimable. With `mu` held. */
+void rt_wake_fetchers(chore *c);
 
 /* The dispatcher thread. */
 void *rt_dispatcher_main(void *arg);
@@ -155,7 +170,8 @@ bool rt_maintenance_settled(chore *c);
 store_outcome rt_failure_outcome(chore *c, const backoff_policy *backoff, int64_t id,
                                  int64_t token, int attempt, int max_attempts, int64_t now);
 
-/* Queue an outcome for the dispatcher, taking ownership of `error`. With
+/* Queue an outcome for the dispatcher, taking ownership of `error` (for
+ * STORE_COMPLETE: of the result, NULL = none; see pending_outcome). With
  * `mu` held. Returns CHORE_ENOMEM when it could not (the job's lease will
  * lapse and it will be rescued). */
 int rt_push_outcome(chore *c, store_outcome outcome, char *error);

@@ -13,8 +13,9 @@ typedef struct dispatcher {
     chore *c;
     int64_t next_heartbeat, next_rescue, next_prune, next_poll;
     int64_t change_counter;
-    char **names; /* snapshot of the handler names, for claims */
+    char **names; /* snapshot of the handler names, for claims: */
     size_t n_names;
+    size_t n_open; /* the first n_open have no concurrency limit */
     uint64_t names_version;
 } dispatcher;
 
@@ -26,7 +27,7 @@ static void free_names(dispatcher *d)
         free(d->names[i]);
     free(d->names);
     d->names = NULL;
-    d->n_names = 0;
+    d->n_names = d->n_open = 0;
 }
 
 /* Copy the handler names when they changed. With `mu` held. */
@@ -43,10 +44,17 @@ static int refresh_names(dispatcher *d)
     d->names = calloc(c->n_handlers, sizeof *d->names);
     if (d->names == NULL)
         return CHORE_ENOMEM;
+    /* Names without a limit first: they are claimed together. */
+    size_t n_limited = 0;
+    for (size_t i = 0; i < c->n_handlers; i++)
+        n_limited += c->handlers[i].concurrency > 0;
+    d->n_open = c->n_handlers - n_limited;
+    size_t open = 0, limited = d->n_open;
     for (size_t i = 0; i < c->n_handlers; i++) {
-        d->names[i] = strdup(c->handlers[i].name);
-        if (d->names[i] == NULL) {
-            d->n_names = i;
+        size_t at = c->handlers[i].concurrency > 0 ? limited++ : open++;
+        d->names[at] = strdup(c->handlers[i].name);
+        if (d->names[at] == NULL) {
+            d->n_names = c->n_handlers;
             free_names(d);
             return CHORE_ENOMEM;
         }
@@ -141,16 +149,14 @@ static void heartbeat(dispatcher *d, int64_t now)
     pthread_mutex_lock(&c->mu);
 }
 
-/* Claim up to `room` jobs into the local queue. With `mu` held; releases it
- * while claiming. Returns how many were claimed. */
-static size_t claim(dispatcher *d, size_t room, int64_t now)
+/* Claim up to `room` jobs of the n `names` into the local queue. With `mu`
+ * held; releases it while claiming. Returns how many were claimed. */
+static size_t claim_names(dispatcher *d, char **names, size_t n_names, size_t room, int64_t now)
 {
     chore *c = d->c;
-    if (refresh_names(d) != CHORE_OK || d->n_names == 0)
-        return 0;
     store_claim_req req = {
-        .names = (const char *const *)d->names,
-        .n_names = d->n_names,
+        .names = (const char *const *)names,
+        .n_names = n_names,
         .queues = (const char *const *)c->queues,
         .n_queues = c->n_queues,
         .max = room,
@@ -176,6 +182,7 @@ static size_t claim(dispatcher *d, size_t room, int64_t now)
         }
         job->stored = got[i];
         job->owner = c;
+        rt_handler_owned(c, job->stored.name, +1);
         job->deadline_ms = INT64_MAX;
         made[n_made++] = job;
     }
@@ -198,6 +205,26 @@ static size_t claim(dispatcher *d, size_t room, int64_t now)
     if (rc != CHORE_OK) /* try again after a poll interval: the failure may pass */
         c->next_due_ms = min64(c->next_due_ms, now + c->cfg.poll_interval_ms);
     return n;
+}
+
+/* Claim up to `room` jobs: one claim for the names without a concurrency
+ * limit, then one for each limited name with room left, so that no more of
+ * its jobs are claimed here than may run. With `mu` held (released while
+ * claiming). */
+static size_t claim(dispatcher *d, size_t room, int64_t now)
+{
+    chore *c = d->c;
+    if (refresh_names(d) != CHORE_OK || d->n_names == 0)
+        return 0;
+    size_t got = d->n_open > 0 ? claim_names(d, d->names, d->n_open, room, now) : 0;
+    for (size_t i = d->n_open; i < d->n_names && got < room; i++) {
+        handler *h = rt_find_handler(c, d->names[i]);
+        if (h == NULL || h->owned >= (size_t)h->concurrency)
+            continue;
+        size_t left = (size_t)h->concurrency - h->owned;
+        got += claim_names(d, &d->names[i], 1, left < room - got ? left : room - got, now);
+    }
+    return got;
 }
 
 /* Claim when jobs may be waiting and the local queue wants more. With

@@ -26,6 +26,8 @@ typedef struct handler {
     void *ud;
     backoff_policy backoff;
     int64_t defer_timeout_ms;
+    int concurrency; /* at most this many claimed here at once; 0 = no limit */
+    size_t owned;    /* jobs of this name claimed here and not yet finished */
 } handler;
 
 /* A claimed job in this process: the stored fields from the claim, and the
@@ -157,7 +159,7 @@ int rt_push_outcome(chore *c, store_outcome outcome, char *error);
 
 /* Give a claimed job back to the store untouched (attempt not counted). With `mu` held. */
 void rt_release_job(chore *c, const chore_job *job);
-/* Free a job and what it owns. */
+/* Free a job and what it owns, and stop counting it against its handler. With `mu` held. */
 void rt_job_free(chore_job *job);
 
 /* Adapt c->prefetch to how fast jobs finish: about PREFETCH_WORK_MS of
@@ -187,6 +189,9 @@ int rt_set_handler(chore *c, const char *name, chore_handler_fn fn, void *ud,
                    const chore_handler_opts *opts);
 int rt_remove_handler(chore *c, const char *name);
 void rt_free_handlers(chore *c);
+/* Count a job of `name` claimed here (+1) or gone (-1). A limited name's
+ * freed slot wakes the dispatcher: more of its jobs may be claimed now. */
+void rt_handler_owned(chore *c, const char *name, int delta);
 /* A handler with every option at its default (and no function). */
 void rt_default_handler(handler *h);
 

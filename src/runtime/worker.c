@@ -159,6 +159,7 @@ void rt_release_job(chore *c, const chore_job *job)
 
 void rt_job_free(chore_job *job)
 {
+    rt_handler_owned(job->owner, job->stored.name, -1);
     store_claimed_clear(&job->stored);
     free(job->error);
     free(job);

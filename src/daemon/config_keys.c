@@ -296,7 +296,7 @@ static void check_schedule(config_loader *l, const daemon_schedule *s)
         int rc = chore_cron_parse(&cron, "* * * * *", s->zone, why, sizeof why);
         chore_cron_free(cron);
         if (rc != CHORE_OK) {
-            config_fail(l, l->zone_line, "[schedule %s]: zone: %s", s->name, why);
+            config_fail(l, l->zone_line, "[schedule %s]: %s", s->name, why); /* "zone: ..." */
             return;
         }
     }

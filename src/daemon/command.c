@@ -99,9 +99,10 @@ static int handle(command_runner *r, daemon_job_type *t)
 
 int command_runner_start(command_runner **out, chore *c, const daemon_config *cfg)
 {
+    if (out != NULL)
+        *out = NULL;
     if (out == NULL || c == NULL || cfg == NULL)
         return CHORE_EINVAL;
-    *out = NULL;
     command_runner *r = calloc(1, sizeof *r);
     if (r == NULL)
         return CHORE_ENOMEM;

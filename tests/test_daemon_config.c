@@ -302,6 +302,25 @@ static void test_errors_schedule(void **state)
                  "4: unknown key \"zonee\" in [schedule s]");
 }
 
+/* examples/chore.ini, found from this file's own path, is a good config. */
+static void test_example_config(void **state)
+{
+    (void)state;
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s", __FILE__);
+    char *slash = strrchr(path, '/');
+    assert_non_null(slash);
+    snprintf(slash, sizeof path - (size_t)(slash - path), "/../examples/chore.ini");
+    daemon_config cfg;
+    daemon_config_defaults(&cfg);
+    if (daemon_config_load(path, &cfg, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(cfg.store, "sqlite:run/chore.db");
+    assert_int_equal(cfg.n_job_types, 4);
+    assert_int_equal(cfg.n_schedules, 4);
+    daemon_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_load_replaces),   cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_errors_chore),    cmocka_unit_test(test_errors_sections),
         cmocka_unit_test(test_errors_job),      cmocka_unit_test(test_errors_schedule),
+        cmocka_unit_test(test_example_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,7 +115,7 @@ typedef enum chore_log_level {
 
 /*
  * Receives each log line: `line` is one logfmt line without a newline, e.g.
- * `time=2026-11-22T10:00:00.123Z level=info component=rescuer msg="..." jobs=3`;
+ * `time=2026-11-22T10:00:00.123Z level=info component=chore.rescuer msg="..." jobs=3`;
  * `component` is the loop's or part's name. Called from the instance's
  * threads, so it must be thread-safe; it must not call back into chore.
  */

@@ -1,6 +1,7 @@
 /* dispatcher.c — the dispatcher thread: claims jobs in batches into the
  * local queue, writes finished attempts in batches, renews the leases of
- * jobs held here, rescues expired leases and prunes old jobs. It sleeps on
+ * jobs held here and notices jobs other connections stored (rescue and
+ * pruning are loops: maintenance.c). It sleeps on
  * the instance's clock until the earliest thing it has to do. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 /* The dispatcher's own state; only its thread touches it. */
 typedef struct dispatcher {
     chore *c;
-    int64_t next_heartbeat, next_rescue, next_prune, next_poll;
+    int64_t next_heartbeat, next_poll;
     int64_t change_counter;
     char **names; /* snapshot of the handler names, for claims: */
     size_t n_names;
@@ -182,7 +183,6 @@ static size_t claim_names(dispatcher *d, char **names, size_t n_names, size_t ro
         }
         job->stored = got[i];
         job->owner = c;
-        rt_handler_owned(c, job->stored.name, +1);
         job->deadline_ms = INT64_MAX;
         made[n_made++] = job;
     }
@@ -190,6 +190,7 @@ static size_t claim_names(dispatcher *d, char **names, size_t n_names, size_t ro
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < n_made; i++) {
         chore_job *job = made[i];
+        rt_handler_owned(c, job->stored.name, +1);
         if (!c->accepting) { /* stop began while we claimed: give them back */
             rt_release_job(c, job);
             rt_job_free(job);
@@ -251,49 +252,22 @@ static bool claim_step(dispatcher *d, int64_t now)
     return got > 0;
 }
 
-/* Periodic store upkeep: rescue, prune, noticing other connections' writes. */
-static void upkeep(dispatcher *d, int64_t now)
+/* Every poll interval: notice jobs other connections committed. */
+static void poll_store(dispatcher *d, int64_t now)
 {
     chore *c = d->c;
-    bool rescue = now >= d->next_rescue, prune = now >= d->next_prune,
-         poll = now >= d->next_poll;
-    if (!rescue && !prune && !poll)
+    if (now < d->next_poll)
         return;
     pthread_mutex_unlock(&c->mu);
     bool more = false;
     int64_t due = INT64_MAX;
-    if (rescue) {
-        int64_t rescued = 0;
-        int rc = c->ops->rescue(c->st, now, &rescued);
-        if (rc != CHORE_OK)
-            report(c, "rescue", rc);
-        else if (rescued > 0 && rt_log_enabled(c, CHORE_LOG_INFO)) {
-            char jobs[24];
-            snprintf(jobs, sizeof jobs, "%lld", (long long)rescued);
-            rt_log_kv(c, CHORE_LOG_INFO, "rescuer", "returned jobs with expired leases", "jobs",
-                      jobs, NULL);
-        }
-        more = more || rescued > 0;
-        d->next_rescue = now + c->cfg.rescue_interval_ms;
+    int64_t counter = 0;
+    if (c->ops->change_counter(c->st, &counter) == CHORE_OK && counter != d->change_counter) {
+        d->change_counter = counter;
+        more = true;
+        refresh_next_due(c, &due);
     }
-    if (prune) {
-        if (c->cfg.retention_ms >= 0) {
-            int64_t pruned = 0;
-            int rc = c->ops->prune(c->st, now - c->cfg.retention_ms, &pruned);
-            if (rc != CHORE_OK)
-                report(c, "prune", rc);
-        }
-        d->next_prune = now + c->cfg.prune_interval_ms;
-    }
-    if (poll) {
-        int64_t counter = 0;
-        if (c->ops->change_counter(c->st, &counter) == CHORE_OK && counter != d->change_counter) {
-            d->change_counter = counter;
-            more = true;
-            refresh_next_due(c, &due);
-        }
-        d->next_poll = now + c->cfg.poll_interval_ms;
-    }
+    d->next_poll = now + c->cfg.poll_interval_ms;
     pthread_mutex_lock(&c->mu);
     if (more) {
         c->maybe_available = true;
@@ -308,8 +282,6 @@ void *rt_dispatcher_main(void *arg)
     chore *c = d.c;
     int64_t now = chore_clock_now(c->clock);
     d.next_heartbeat = now + c->cfg.lease_ms / 3;
-    d.next_rescue = now; /* at once: jobs a dead process left running */
-    d.next_prune = now;
     d.next_poll = now + c->cfg.poll_interval_ms;
     c->ops->change_counter(c->st, &d.change_counter);
 
@@ -333,7 +305,7 @@ void *rt_dispatcher_main(void *arg)
         }
         if (c->accepting) {
             rt_release_held(c, now);
-            upkeep(&d, now);
+            poll_store(&d, now);
             busy = claim_step(&d, now) || busy;
         }
         if (c->n_outcomes > 0 && starving) {
@@ -355,7 +327,7 @@ void *rt_dispatcher_main(void *arg)
         if (c->next_due_ms != INT64_MAX)
             deadline = min64(deadline, c->next_due_ms - HOLD_MS);
         if (c->accepting)
-            deadline = min64(deadline, min64(d.next_poll, min64(d.next_rescue, d.next_prune)));
+            deadline = min64(deadline, d.next_poll);
         if (c->n_outcomes == 0 && !c->dispatcher_exit &&
             !(c->accepting && c->maybe_available && c->n_handlers > 0 && rt_wants_jobs(c)))
             clock_wait(c->clock, &c->dispatch_cond, &c->mu, deadline);

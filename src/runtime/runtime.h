@@ -1,9 +1,10 @@
 /*
  * runtime.h — the inside of a chore instance: its threads and what they
  * share. One dispatcher thread claims jobs in batches into a local queue,
- * flushes finished attempts in batches, renews leases, rescues expired
- * ones and prunes; worker threads take jobs from the local queue and run
- * handlers. Enqueues from any thread share commits (enqueue_batch.c).
+ * flushes finished attempts in batches and renews leases; worker threads
+ * take jobs from the local queue and run handlers; loops (loop.h) rescue
+ * expired leases, prune and fire schedules. Enqueues from any thread share
+ * commits (enqueue_batch.c).
  *
  * Locking: `mu` guards everything below it in struct chore; the store is
  * called with `mu` released. Handlers run with no lock held.
@@ -113,12 +114,10 @@ struct chore {
                               older count may not call itself idle */
     uint64_t rng;
 
-    /* The scheduler thread (scheduler.c). */
-    pthread_cond_t sched_cond;  /* the scheduler waits here */
+    /* The scheduler (scheduler.c), run by the loop chore.scheduler. */
+    struct scheduler *scheduler;
+    struct chore_loop *scheduler_loop;
     bool schedules_changed;     /* reread the store's schedules */
-    bool scheduler_exit;
-    bool scheduler_idle;        /* nothing due: it sleeps until the next slot */
-    pthread_t scheduler;
 
     /* Loops (loop.c, loop_control.c); each loop has its own lock too. */
     struct chore_loop **loops;  /* never removed until chore_close */
@@ -142,10 +141,14 @@ void rt_jobs_arrived(chore *c, int64_t due_ms);
 void *rt_dispatcher_main(void *arg);
 /* A worker thread. */
 void *rt_worker_main(void *arg);
-/* The scheduler thread. */
-void *rt_scheduler_main(void *arg);
 /* Tell the scheduler to reread the schedules (one changed). Takes `mu`. */
 void rt_schedules_changed(chore *c);
+/* Register chore's own maintenance as loops (maintenance.c): chore.rescuer,
+ * chore.pruner, chore.scheduler. At open, before any other loop. */
+int rt_maintenance_add(chore *c);
+/* Whether every maintenance loop waits with nothing due (or does not
+ * run). With `mu` held; takes each loop's lock. */
+bool rt_maintenance_settled(chore *c);
 
 /* The outcome of a failed attempt: a retry after backoff, or a discard
  * when the attempts are used up. Call with `mu` held (uses c->rng). */
@@ -203,8 +206,8 @@ int rt_start(chore *c);
 int rt_stop(chore *c, int64_t grace_ms);
 void rt_join_leftover_workers(chore *c);
 /* Wait (real time, at most timeout_ms) until the dispatcher has made a
- * whole pass that began after this call, and the scheduler has nothing
- * due: both have seen the clock as it is now.
+ * whole pass that began after this call, and the maintenance loops have
+ * nothing due: all have seen the clock as it is now.
  * For tests that cannot wait for idleness because a handler is blocked. */
 int rt_sync(chore *c, int64_t timeout_ms);
 /* Loop threads (loop.c), called without `mu`: start every loop not

@@ -43,6 +43,13 @@ function el(tag, attrs, ...children) {
     return e;
 }
 
+// Put `rows` in `body`, keeping each old row that is identical to its new one,
+// so a refresh that changes nothing does not disturb hover, focus or a click.
+function replaceRows(body, rows) {
+    const old = body.children;
+    body.replaceChildren(...rows.map((r, i) => (old[i] && old[i].isEqualNode(r) ? old[i] : r)));
+}
+
 function stateBadge(state) {
     return el('span', {class: 'badge state-' + state}, state);
 }
@@ -201,8 +208,7 @@ function jobsQuery() {
 function drawJobs(data) {
     const jobs = (data && data.jobs) || [];
     view.nextCursor = data && data.next_cursor !== undefined ? data.next_cursor : null;
-    const body = $('#jobs tbody');
-    body.replaceChildren();
+    const rows = [];
     for (const j of jobs) {
         const attempts = j.max_attempts ? j.attempt + ' / ' + j.max_attempts : j.attempt + ' / ∞';
         const row = el('tr', {'data-id': j.id, 'data-state': j.state, tabindex: 0,
@@ -216,8 +222,9 @@ function drawJobs(data) {
             if (ev.key === 'Enter')
                 openJob(j.id);
         });
-        body.append(row);
+        rows.push(row);
     }
+    replaceRows($('#jobs tbody'), rows);
     $('#jobs-empty').hidden = jobs.length > 0;
     $('#prev-page').disabled = view.previous.length === 0;
     $('#first-page').disabled = view.cursor === null;
@@ -342,8 +349,7 @@ async function jobAction(action) {
 
 function drawSchedules(data) {
     const list = (data && data.schedules) || [];
-    const body = $('#schedules tbody');
-    body.replaceChildren();
+    const rows = [];
     for (const s of list) {
         const cron = el('td', {class: 'code'}, s.cron);
         if (s.zone && s.zone !== 'UTC')
@@ -356,11 +362,12 @@ function drawSchedules(data) {
         }
         const next = s.paused ? el('td', {}, el('span', {class: 'badge paused'}, 'paused'))
                               : timeCell('td', s.next_fire);
-        body.append(el('tr', {'data-name': s.name, class: s.paused ? 'paused' : null},
+        rows.push(el('tr', {'data-name': s.name, class: s.paused ? 'paused' : null},
             el('td', {class: 'name'}, s.name), cron, el('td', {}, s.job), next,
             timeCell('td', s.last_fire), lastJob,
             el('td', {class: 'muted'}, 'missed ' + s.missed + ', overlap ' + s.overlap)));
     }
+    replaceRows($('#schedules tbody'), rows);
     $('#schedules-empty').hidden = list.length > 0;
 }
 
@@ -378,14 +385,13 @@ function loopHealth(l) {
 
 function drawLoops(data) {
     const list = (data && data.loops) || [];
-    const body = $('#loops tbody');
-    body.replaceChildren();
+    const rows = [];
     for (const l of list) {
         const [health, label] = loopHealth(l);
         const error = l.last_error ? el('td', {class: 'error-text', title: l.last_error}, l.last_error)
                                    : el('td', {class: 'muted'}, '—');
         const skips = l.skips ? ' (' + l.skips + ' skipped)' : '';
-        body.append(el('tr', {'data-name': l.name, 'data-health': health,
+        rows.push(el('tr', {'data-name': l.name, 'data-health': health,
                 class: health === 'failing' ? 'failing' : null},
             el('td', {class: 'name'}, l.name),
             el('td', {}, el('span', {class: 'badge health-' + health}, label)),
@@ -394,6 +400,7 @@ function drawLoops(data) {
             el('td', {class: 'num'}, duration(l.last_duration_ms)),
             l.paused || l.stopped ? el('td', {class: 'muted'}, '—') : timeCell('td', l.next_tick)));
     }
+    replaceRows($('#loops tbody'), rows);
     $('#loops-empty').hidden = list.length > 0;
 }
 

@@ -414,6 +414,8 @@ function setStatus(text, bad) {
 
 // Each part loads on its own, so one failing endpoint leaves the others shown.
 async function refresh() {
+    if (!$('#token-form').hidden)
+        return; // every call would be refused until a token is given
     if (view.busy) {
         view.again = true; // e.g. after a retry: draw its outcome once this one is done
         return;

@@ -401,6 +401,10 @@ function drawLoops(data) {
             l.paused || l.stopped ? el('td', {class: 'muted'}, '—') : timeCell('td', l.next_tick)));
     }
     replaceRows($('#loops tbody'), rows);
+    const failing = list.filter((l) => loopHealth(l)[0] === 'failing').length;
+    const summary = $('#loops-summary');
+    summary.textContent = failing ? failing + ' failing' : list.length ? 'all healthy' : '';
+    summary.classList.toggle('bad', failing > 0);
     $('#loops-empty').hidden = list.length > 0;
 }
 

@@ -304,6 +304,9 @@ async function openJob(id) {
     for (const r of document.querySelectorAll('#jobs tbody tr'))
         r.classList.toggle('selected', r.dataset.id === String(id));
     await loadDetail();
+    const panel = $('#job-detail');
+    if (!panel.hidden && window.matchMedia('(max-width: 1000px)').matches)
+        panel.scrollIntoView({block: 'start', behavior: 'smooth'}); // it sits below the list
 }
 
 async function loadDetail() {

@@ -115,7 +115,7 @@ typedef enum chore_log_level {
 
 /*
  * Receives each log line: `line` is one logfmt line without a newline, e.g.
- * `time=2026-11-22T10:00:00.123Z level=info component=rescuer msg="..." jobs=3`;
+ * `time=2026-11-22T10:00:00.123Z level=info component=chore.rescuer msg="..." jobs=3`;
  * `component` is the loop's or part's name. Called from the instance's
  * threads, so it must be thread-safe; it must not call back into chore.
  */
@@ -194,7 +194,9 @@ int64_t chore_job_token(const chore_job *job);       /* fencing token, for chore
 int chore_job_set_error(chore_job *job, const char *message);
 /* Set the delay for a CHORE_SNOOZE return; returns CHORE_SNOOZE. */
 int chore_job_snooze(chore_job *job, int64_t delay_ms);
-/* Keep result_json (copied, validated) with the job when this attempt completes. */
+/* Keep result_json (copied) with the job when this attempt completes (the
+ * handler returns CHORE_OK); a later call replaces it. CHORE_EJSON when it
+ * is not JSON, CHORE_EINVAL when NULL or longer than 1 MiB. */
 int chore_job_set_result(chore_job *job, const char *result_json);
 /* True once the handler should return early: its timeout passed or the instance is stopping. */
 bool chore_job_should_stop(const chore_job *job);
@@ -296,7 +298,8 @@ typedef struct chore_job_info {
     int64_t attempted_at_ms; /* 0 = never */
     int64_t finished_at_ms;  /* 0 = not final */
     int64_t lease_until_ms;  /* running: lease end; suspended: deadline; else 0 */
-    char *result;            /* completed: the JSON result its worker gave; else NULL */
+    char *result;            /* completed: the JSON result its worker gave, else NULL;
+                                chore_job_get fills it, chore_job_list does not */
     size_t n_errors;
     chore_attempt_error *errors; /* oldest first */
 } chore_job_info;
@@ -360,9 +363,9 @@ typedef struct chore_fetched {
 
 /* What to fetch. A zeroed field takes the default beside it. */
 typedef struct chore_fetch_opts {
-    const char *const *names;  /* job names to fetch; NULL = any */
+    const char *const *names;  /* job names to fetch; NULL (or n_names 0) = any; at most 100 */
     size_t n_names;
-    const char *const *queues; /* queues to fetch from; NULL = any */
+    const char *const *queues; /* queues to fetch from; NULL (or n_queues 0) = any; at most 100 */
     size_t n_queues;
     int max;                   /* at most this many jobs; default 1, at most 1000 */
     int64_t lease_ms;          /* default the instance's lease_ms */
@@ -370,16 +373,25 @@ typedef struct chore_fetch_opts {
 } chore_fetch_opts;
 
 /*
- * Claim up to opts->max available jobs, in the order the instance's own
- * workers would take them. *out is an array of *n jobs (NULL when none),
- * freed with chore_fetched_free. Needs a started instance for wait_ms > 0.
+ * Claim up to opts->max available jobs (due now; scheduled ones are left),
+ * in the order the instance's own workers would take them. *out is an
+ * array of *n jobs (NULL when none), freed with chore_fetched_free. With
+ * none available and wait_ms > 0 it waits for one, if the instance is
+ * started: on an instance not running it claims once and returns. When
+ * the wait ends without jobs, or chore_stop ends it, *n is 0 and the
+ * result CHORE_OK. Do not call chore_close while a fetch is in progress.
+ * CHORE_EINVAL for max outside 0..1000, a negative lease_ms or wait_ms, a
+ * bad name or queue, or a count without its list.
  */
 int chore_fetch(chore *c, const chore_fetch_opts *opts, chore_fetched **out, size_t *n);
 void chore_fetched_free(chore_fetched *jobs, size_t n);
-/* Extend a fetched job's lease to now + lease_ms (0 = the instance's lease_ms). */
+/* Extend a fetched job's lease to now + lease_ms (0 = the instance's lease_ms);
+ * *lease_until_ms (may be NULL) is the new end. Only a running job's. */
 int chore_job_heartbeat(chore *c, int64_t id, int64_t token, int64_t lease_ms,
                         int64_t *lease_until_ms);
-/* Complete a running or deferred job; result_json (NULL = none) is kept with it. */
+/* Complete a running or deferred job; result_json (NULL = none) is kept
+ * with it (chore_job_info.result). CHORE_EJSON when it is not JSON,
+ * CHORE_EINVAL when longer than 1 MiB. */
 int chore_job_complete(chore *c, int64_t id, int64_t token, const char *result_json);
 
 /* How a failed attempt goes on. A zeroed field takes the default beside it. */
@@ -389,7 +401,10 @@ typedef struct chore_fail_opts {
     bool discard;        /* fail for good: no more attempts */
 } chore_fail_opts;
 
-/* Fail a running or deferred job: retried with backoff (or as opts says), or discarded. */
+/* Fail a running or deferred job (opts NULL = defaults): retried with the
+ * backoff of this process's handler for the name (else the default
+ * policy) or after retry_in_ms, or discarded; a job out of attempts is
+ * discarded either way. */
 int chore_job_fail_with(chore *c, int64_t id, int64_t token, const chore_fail_opts *opts);
 
 /* Jobs of one name in each state. */

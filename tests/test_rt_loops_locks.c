@@ -44,11 +44,14 @@ static void loops_added_while_running_and_listed_by_name(void **state)
     chore_loop_health *items = NULL;
     size_t n = 0;
     assert_int_equal(chore_loops_health(f.c, &items, &n), CHORE_OK);
-    assert_int_equal(n, 3);
-    assert_string_equal(items[0].name, "alpha");
-    assert_string_equal(items[1].name, "mid.dle");
-    assert_string_equal(items[2].name, "zeta");
+    /* by name, chore's own maintenance loops among them */
+    const char *sorted[] = {"alpha", "chore.pruner", "chore.rescuer", "chore.scheduler",
+                            "mid.dle", "zeta"};
+    assert_int_equal(n, 6);
     for (size_t i = 0; i < n; i++) {
+        assert_string_equal(items[i].name, sorted[i]);
+        if (strncmp(items[i].name, "chore.", 6) == 0)
+            continue;
         assert_int_equal(items[i].runs, 1);
         assert_int_equal(items[i].next_tick_ms, T0 + 1000);
     }
@@ -58,13 +61,84 @@ static void loops_added_while_running_and_listed_by_name(void **state)
     for (int i = 0; i < 3; i++)
         lp_destroy(&p[i]);
 
-    /* no loops: an empty list */
+    /* no loops of the program's: chore's own, not running yet */
     fixture_open(&f, NULL);
-    items = (chore_loop_health *)&f;
     assert_int_equal(chore_loops_health(f.c, &items, &n), CHORE_OK);
-    assert_null(items);
-    assert_int_equal(n, 0);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(items[i].name, sorted[i + 1]);
+        assert_int_equal(items[i].runs, 0);
+        assert_int_equal(items[i].next_tick_ms, 0);
+    }
+    free(items);
     fixture_close(&f);
+}
+
+static chore_loop_health health_of(fixture *f, const char *name)
+{
+    chore_loop_health h;
+    assert_int_equal(chore_loop_health_get(chore_loop_find(f->c, name), &h), CHORE_OK);
+    return h;
+}
+
+/* Rescue, pruning and schedule firing are loops, with their work in health. */
+static void maintenance_loops_report_their_work(void **state)
+{
+    (void)state;
+    fixture f;
+    chore_config cfg = {.rescue_interval_ms = 1000, .retention_ms = 10000,
+                        .prune_interval_ms = 60000};
+    fixture_open(&f, &cfg);
+    int64_t id;
+    assert_int_equal(chore_enqueue(f.c, "job", NULL, NULL, &id), CHORE_OK);
+    /* a process that claimed the job and died */
+    store *st = NULL;
+    char err[256];
+    assert_int_equal(sqlite_store_ops.open(&st, f.path, CHORE_DURABLE_FULL, err, sizeof err),
+                     CHORE_OK);
+    store_claim_req req = {.max = 1, .lease_ms = 500};
+    store_claimed *got = NULL;
+    size_t n = 0;
+    assert_int_equal(sqlite_store_ops.claim(st, &req, T0, &got, &n), CHORE_OK);
+    assert_int_equal(n, 1);
+    store_claimed_free(got, n);
+    sqlite_store_ops.close(st);
+
+    probe p;
+    probe_init(&p, CHORE_OK);
+    assert_int_equal(chore_handle(f.c, "job", probe_handler, &p, NULL), CHORE_OK);
+    assert_int_equal(chore_start(f.c), CHORE_OK);
+    fixture_idle(&f);
+    chore_loop_health rescuer = health_of(&f, "chore.rescuer");
+    assert_int_equal(rescuer.runs, 1); /* at once on start: nothing lapsed yet */
+    assert_int_equal(rescuer.last_work, 0);
+    assert_int_equal(rescuer.next_tick_ms, T0 + 1000);
+
+    fixture_advance(&f, 1000);
+    rescuer = health_of(&f, "chore.rescuer");
+    assert_int_equal(rescuer.runs, 2);
+    assert_int_equal(rescuer.last_work, 1);
+    assert_int_equal(fixture_state(&f, id), CHORE_COMPLETED);
+    assert_int_equal(probe_calls(&p), 1);
+
+    chore_loop_health pruner = health_of(&f, "chore.pruner");
+    assert_int_equal(pruner.runs, 1);
+    assert_int_equal(pruner.last_work, 0); /* too young to prune */
+    fixture_advance(&f, 60000);
+    pruner = health_of(&f, "chore.pruner");
+    assert_int_equal(pruner.runs, 2);
+    assert_int_equal(pruner.last_work, 1);
+    chore_job_info *info = NULL;
+    assert_int_equal(chore_job_get(f.c, id, &info), CHORE_ENOTFOUND);
+
+    assert_int_equal(chore_schedule(f.c, "tick", "*/10 * * * * *", "job", NULL, NULL), CHORE_OK);
+    fixture_advance(&f, 10000);
+    chore_loop_health sched = health_of(&f, "chore.scheduler");
+    assert_true(sched.runs >= 2);
+    assert_int_equal(sched.failures, 0);
+    assert_int_equal(probe_calls(&p), 2); /* the schedule's first slot ran */
+    fixture_close(&f);
+    probe_destroy(&p);
 }
 
 static void registration_refuses_conflicts_and_bad_configs(void **state)
@@ -139,7 +213,9 @@ static void registration_refuses_conflicts_and_bad_configs(void **state)
     assert_int_equal(chore_loop_add(f.c, &locked, NULL), CHORE_OK);
     /* the runtime allows chore's own names */
     chore_loop_config own = ok;
-    own.name = "chore.rescuer";
+    own.name = "chore.rescuer"; /* chore's own, there from the open */
+    assert_int_equal(rt_loop_add(f.c, &own, NULL), CHORE_EEXIST);
+    own.name = "chore.extra";
     assert_int_equal(rt_loop_add(f.c, &own, NULL), CHORE_OK);
     assert_int_equal(rt_loop_add(f.c, &own, NULL), CHORE_EEXIST);
     fixture_close(&f);
@@ -249,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(loops_added_while_running_and_listed_by_name),
         cmocka_unit_test(registration_refuses_conflicts_and_bad_configs),
+        cmocka_unit_test(maintenance_loops_report_their_work),
         cmocka_unit_test(locked_loops_tick_only_while_holding_the_lock),
         cmocka_unit_test(two_instances_share_a_locked_loop),
     };

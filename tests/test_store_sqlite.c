@@ -161,6 +161,78 @@ static void test_newer_schema_refused(void **state)
     assert_true(strlen(err) > 0);
 }
 
+/* A file written by schema version 3 (before job results): made from a
+ * current file by dropping what version 4 added, with jobs in it. */
+static void make_v3_file(const char *path, int64_t *done_id, int64_t *waiting_id)
+{
+    store *s = open_store(path);
+    store_new_job j = job_of("old");
+    assert_int_equal(ops->enqueue(s, &j, 1, T0, done_id, NULL), CHORE_OK);
+    assert_int_equal(ops->enqueue(s, &j, 1, T0, waiting_id, NULL), CHORE_OK);
+    store_claim_req req = {.max = 1, .lease_ms = 1000};
+    store_claimed *got = NULL;
+    size_t n = 0;
+    assert_int_equal(ops->claim(s, &req, T0, &got, &n), CHORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(got[0].id, *done_id);
+    store_outcome o = {.id = got[0].id, .token = got[0].token, .kind = STORE_COMPLETE};
+    assert_int_equal(ops->finish(s, &o, 1, T0, NULL), CHORE_OK);
+    store_claimed_free(got, n);
+    ops->close(s);
+    sqlite3 *db = open_raw(path);
+    exec_ok(db, "ALTER TABLE chore_jobs DROP COLUMN result;"
+                "UPDATE chore_meta SET value = 3 WHERE key = 'schema_version'");
+    assert_int_equal(query_int(db, "SELECT count(*) FROM pragma_table_info('chore_jobs')"
+                                   " WHERE name = 'result'"),
+                     0);
+    sqlite3_close(db);
+}
+
+static void test_migrates_v3_to_results(void **state)
+{
+    (void)state;
+    char path[600];
+    test_db_path(path, sizeof path, "v3");
+    int64_t done_id, waiting_id;
+    make_v3_file(path, &done_id, &waiting_id);
+
+    store *s = open_store(path); /* migrates */
+    sqlite3 *db = open_raw(path);
+    assert_int_equal(query_int(db, "SELECT value FROM chore_meta WHERE key = 'schema_version'"), 4);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM pragma_table_info('chore_jobs')"
+                                   " WHERE name = 'result' AND type = 'TEXT'"),
+                     1);
+    sqlite3_close(db);
+    /* The old jobs are there, without results; the waiting one completes with one. */
+    chore_job_info *info = NULL;
+    assert_int_equal(ops->get(s, done_id, &info), CHORE_OK);
+    assert_int_equal(info->state, CHORE_COMPLETED);
+    assert_null(info->result);
+    chore_job_info_free(info);
+    store_claim_req req = {.max = 1, .lease_ms = 1000};
+    store_claimed *got = NULL;
+    size_t n = 0;
+    assert_int_equal(ops->claim(s, &req, T0, &got, &n), CHORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(got[0].id, waiting_id);
+    store_outcome o = {
+        .id = got[0].id, .token = got[0].token, .kind = STORE_COMPLETE, .result = "{\"v\":4}"};
+    bool applied = false;
+    assert_int_equal(ops->finish(s, &o, 1, T0, &applied), CHORE_OK);
+    assert_true(applied);
+    store_claimed_free(got, n);
+    assert_int_equal(ops->get(s, waiting_id, &info), CHORE_OK);
+    assert_string_equal(info->result, "{\"v\":4}");
+    chore_job_info_free(info);
+    ops->close(s);
+    /* Opening again migrates nothing more. */
+    ops->close(open_store(path));
+    db = open_raw(path);
+    assert_int_equal(query_int(db, "SELECT value FROM chore_meta WHERE key = 'schema_version'"), 4);
+    assert_string_equal(query_text(db, "PRAGMA integrity_check"), "ok");
+    sqlite3_close(db);
+}
+
 static void test_not_a_database(void **state)
 {
     (void)state;
@@ -363,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_schema_version_and_reopen),
         cmocka_unit_test(test_migrates_a_file_the_program_uses),
         cmocka_unit_test(test_newer_schema_refused),
+        cmocka_unit_test(test_migrates_v3_to_results),
         cmocka_unit_test(test_not_a_database),
         cmocka_unit_test(test_enqueue_native_commit_and_rollback),
         cmocka_unit_test(test_enqueue_native_failure_keeps_caller_work),

@@ -7,7 +7,7 @@
 
 #include "api/validate.h"
 #include "runtime/metrics.h"
-#include "runtime/runtime.h"
+#include "runtime/loop.h"
 
 enum {
     DEFAULT_WORKERS = 4,
@@ -84,9 +84,8 @@ static void on_clock_moved(void *ud)
     pthread_mutex_lock(&c->mu);
     c->clock_moves++;
     c->idle = false; /* something may be due now: the dispatcher looks again */
-    c->scheduler_idle = false;
     pthread_cond_broadcast(&c->dispatch_cond);
-    pthread_cond_broadcast(&c->sched_cond);
+    rt_wake_fetchers(c);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -98,7 +97,7 @@ static int init_sync(chore *c)
         return CHORE_ENOMEM;
     if (clock_cond_init(&c->dispatch_cond) != CHORE_OK || clock_cond_init(&c->work_cond) != CHORE_OK ||
         clock_cond_init(&c->idle_cond) != CHORE_OK || clock_cond_init(&c->batch_cond) != CHORE_OK ||
-        clock_cond_init(&c->sched_cond) != CHORE_OK || clock_cond_init(&c->fetch_cond) != CHORE_OK)
+        clock_cond_init(&c->fetch_cond) != CHORE_OK)
         return CHORE_ENOMEM;
     return CHORE_OK;
 }
@@ -146,6 +145,11 @@ int chore_open(chore **out, const chore_config *cfg)
     }
     c->clock_listener = (clock_listener){.wake = on_clock_moved, .ud = c};
     clock_listen(c->clock, &c->clock_listener);
+    rc = rt_maintenance_add(c);
+    if (rc != CHORE_OK) {
+        chore_close(c);
+        return rc;
+    }
     *out = c;
     return CHORE_OK;
 }
@@ -165,11 +169,11 @@ void chore_close(chore *c)
         pthread_cond_destroy(&c->work_cond);
         pthread_cond_destroy(&c->idle_cond);
         pthread_cond_destroy(&c->batch_cond);
-        pthread_cond_destroy(&c->sched_cond);
         pthread_cond_destroy(&c->fetch_cond);
     }
     rt_free_handlers(c);
     rt_loops_free(c);
+    rt_scheduler_free(c->scheduler);
     rt_metrics_free(c->metrics);
     for (size_t i = 0; c->queues != NULL && c->queues[i] != NULL; i++)
         free(c->queues[i]);

@@ -1,5 +1,6 @@
 /* jobs.c — the public job calls: enqueue (single, bulk, inside the
- * caller's transaction), completing deferred jobs, and admin. */
+ * caller's transaction), completing deferred jobs (through fetch_finish.c),
+ * reads, counts and admin. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,63 +97,16 @@ int chore_enqueue_tx(chore *c, void *native, const char *name, const char *paylo
     return rc == CHORE_OK && duplicate ? CHORE_DUPLICATE : rc;
 }
 
-/* Apply one outcome now and say why when it did not match. */
-static int finish_now(chore *c, store_outcome o)
-{
-    bool applied = false;
-    int rc = c->ops->finish(c->st, &o, 1, chore_clock_now(c->clock), &applied);
-    if (rc != CHORE_OK)
-        return rc;
-    if (applied) {
-        if (o.kind == STORE_RETRY)
-            rt_jobs_arrived(c, o.run_at_ms);
-        return CHORE_OK;
-    }
-    chore_job_info *info = NULL;
-    rc = c->ops->get(c->st, o.id, &info);
-    chore_job_info_free(info);
-    return rc == CHORE_OK ? CHORE_ESTALE : rc;
-}
-
+/* A deferred job's end: the same calls as an outside worker's (fetch_finish.c). */
 int chore_job_done(chore *c, int64_t id, int64_t token)
 {
-    if (c == NULL || id <= 0)
-        return CHORE_EINVAL;
-    int rc = finish_now(c, (store_outcome){.id = id, .token = token, .kind = STORE_COMPLETE});
-    if (rc == CHORE_OK) { /* count it under the job's name, if it can be read */
-        chore_job_info *info = NULL;
-        if (c->ops->get(c->st, id, &info) == CHORE_OK)
-            (void)rt_metrics_job(c->metrics, info->name, RT_JOB_COMPLETED, -1);
-        chore_job_info_free(info);
-    }
-    return rc;
+    return chore_job_complete(c, id, token, NULL);
 }
 
 int chore_job_fail(chore *c, int64_t id, int64_t token, const char *error)
 {
-    if (c == NULL || id <= 0)
-        return CHORE_EINVAL;
-    chore_job_info *info = NULL;
-    int rc = c->ops->get(c->st, id, &info);
-    if (rc != CHORE_OK)
-        return rc;
-    pthread_mutex_lock(&c->mu);
-    handler *h = rt_find_handler(c, info->name);
-    handler policy;
-    if (h != NULL)
-        policy = *h;
-    else
-        rt_default_handler(&policy);
-    store_outcome o = rt_failure_outcome(c, &policy.backoff, id, token, info->attempt,
-                                         info->max_attempts, chore_clock_now(c->clock));
-    pthread_mutex_unlock(&c->mu);
-    o.error = error != NULL ? error : "failed";
-    rc = finish_now(c, o);
-    if (rc == CHORE_OK)
-        (void)rt_metrics_job(c->metrics, info->name,
-                             o.kind == STORE_DISCARD ? RT_JOB_DISCARDED : RT_JOB_FAILED, -1);
-    chore_job_info_free(info);
-    return rc;
+    chore_fail_opts opts = {.error = error};
+    return chore_job_fail_with(c, id, token, &opts);
 }
 
 int chore_job_get(chore *c, int64_t id, chore_job_info **out)
@@ -204,6 +158,15 @@ int chore_count_by_state(chore *c, int64_t counts[CHORE_STATE_COUNT])
     if (c == NULL || counts == NULL)
         return CHORE_EINVAL;
     return c->ops->count_by_state(c->st, counts);
+}
+
+int chore_count_by_name(chore *c, chore_name_counts **out, size_t *n)
+{
+    if (c == NULL || out == NULL || n == NULL)
+        return CHORE_EINVAL;
+    *out = NULL;
+    *n = 0;
+    return c->ops->count_by_name(c->st, out, n);
 }
 
 int chore_prune(chore *c, int64_t before_ms, int64_t *pruned)

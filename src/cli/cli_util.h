@@ -99,7 +99,8 @@ bool cli_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);
 /*
  * Parse a duration: one or more <digits><unit> with units ms, s, m, h, d,
  * each unit at most once and largest first ("90s", "1h30m", "500ms").
- * Into milliseconds; false on a bad or overflowing duration.
+ * Into milliseconds; false on a bad or overflowing duration. Defined in
+ * src/daemon/config_duration.c, shared with the daemon's config file.
  */
 bool cli_parse_duration_ms(const char *text, int64_t *out_ms);
 

@@ -27,6 +27,7 @@ typedef struct daemon_job_type {
     int64_t backoff_max_ms;
     char *queue;             /* NULL = "default" */
     int concurrency;         /* 0 = no limit */
+    int64_t kill_grace_ms;   /* from SIGTERM to SIGKILL of a stopped command; 0 = at once */
 } daemon_job_type;
 
 /* A schedule from the config (section [schedule NAME]). */
@@ -56,7 +57,9 @@ typedef struct daemon_config {
 
 /* Fill `out` with the defaults. */
 void daemon_config_defaults(daemon_config *out);
-/* Read `path` over the defaults. On a bad file: -1 and err = "file:line: reason". */
+/* Read `path` over the defaults. On a bad file: -1 and err = "file:line: reason",
+ * and *out is left as it was. On success *out's old contents are freed and
+ * replaced by the defaults with the file's settings applied. */
 int daemon_config_load(const char *path, daemon_config *out, char *err, size_t errlen);
 void daemon_config_free(daemon_config *cfg);
 
@@ -69,6 +72,10 @@ int command_runner_start(command_runner **out, chore *c, const daemon_config *cf
 int command_runner_reload(command_runner *r, const daemon_config *cfg);
 /* Free the runner, after chore_stop (no handler runs any more). NULL is a no-op. */
 void command_runner_free(command_runner *r);
+/* The command job type `name` (e.g. for the HTTP layer's enqueue defaults:
+ * max_attempts, timeout, queue), or NULL when there is none. Thread-safe;
+ * the pointer stays valid until command_runner_free, even across reloads. */
+const daemon_job_type *command_runner_type(command_runner *r, const char *name);
 
 /* The HTTP server. */
 typedef struct http_server http_server;

@@ -1,6 +1,7 @@
 /* dispatcher.c — the dispatcher thread: claims jobs in batches into the
  * local queue, writes finished attempts in batches, renews the leases of
- * jobs held here, rescues expired leases and prunes old jobs. It sleeps on
+ * jobs held here and notices jobs other connections stored (rescue and
+ * pruning are loops: maintenance.c). It sleeps on
  * the instance's clock until the earliest thing it has to do. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +12,11 @@
 /* The dispatcher's own state; only its thread touches it. */
 typedef struct dispatcher {
     chore *c;
-    int64_t next_heartbeat, next_rescue, next_prune, next_poll;
+    int64_t next_heartbeat, next_poll;
     int64_t change_counter;
-    char **names; /* snapshot of the handler names, for claims */
+    char **names; /* snapshot of the handler names, for claims: */
     size_t n_names;
+    size_t n_open; /* the first n_open have no concurrency limit */
     uint64_t names_version;
 } dispatcher;
 
@@ -26,7 +28,7 @@ static void free_names(dispatcher *d)
         free(d->names[i]);
     free(d->names);
     d->names = NULL;
-    d->n_names = 0;
+    d->n_names = d->n_open = 0;
 }
 
 /* Copy the handler names when they changed. With `mu` held. */
@@ -43,10 +45,17 @@ static int refresh_names(dispatcher *d)
     d->names = calloc(c->n_handlers, sizeof *d->names);
     if (d->names == NULL)
         return CHORE_ENOMEM;
+    /* Names without a limit first: they are claimed together. */
+    size_t n_limited = 0;
+    for (size_t i = 0; i < c->n_handlers; i++)
+        n_limited += c->handlers[i].concurrency > 0;
+    d->n_open = c->n_handlers - n_limited;
+    size_t open = 0, limited = d->n_open;
     for (size_t i = 0; i < c->n_handlers; i++) {
-        d->names[i] = strdup(c->handlers[i].name);
-        if (d->names[i] == NULL) {
-            d->n_names = i;
+        size_t at = c->handlers[i].concurrency > 0 ? limited++ : open++;
+        d->names[at] = strdup(c->handlers[i].name);
+        if (d->names[at] == NULL) {
+            d->n_names = c->n_handlers;
             free_names(d);
             return CHORE_ENOMEM;
         }
@@ -141,16 +150,14 @@ static void heartbeat(dispatcher *d, int64_t now)
     pthread_mutex_lock(&c->mu);
 }
 
-/* Claim up to `room` jobs into the local queue. With `mu` held; releases it
- * while claiming. Returns how many were claimed. */
-static size_t claim(dispatcher *d, size_t room, int64_t now)
+/* Claim up to `room` jobs of the n `names` into the local queue. With `mu`
+ * held; releases it while claiming. Returns how many were claimed. */
+static size_t claim_names(dispatcher *d, char **names, size_t n_names, size_t room, int64_t now)
 {
     chore *c = d->c;
-    if (refresh_names(d) != CHORE_OK || d->n_names == 0)
-        return 0;
     store_claim_req req = {
-        .names = (const char *const *)d->names,
-        .n_names = d->n_names,
+        .names = (const char *const *)names,
+        .n_names = n_names,
         .queues = (const char *const *)c->queues,
         .n_queues = c->n_queues,
         .max = room,
@@ -183,6 +190,7 @@ static size_t claim(dispatcher *d, size_t room, int64_t now)
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < n_made; i++) {
         chore_job *job = made[i];
+        rt_handler_owned(c, job->stored.name, +1);
         if (!c->accepting) { /* stop began while we claimed: give them back */
             rt_release_job(c, job);
             rt_job_free(job);
@@ -198,6 +206,26 @@ static size_t claim(dispatcher *d, size_t room, int64_t now)
     if (rc != CHORE_OK) /* try again after a poll interval: the failure may pass */
         c->next_due_ms = min64(c->next_due_ms, now + c->cfg.poll_interval_ms);
     return n;
+}
+
+/* Claim up to `room` jobs: one claim for the names without a concurrency
+ * limit, then one for each limited name with room left, so that no more of
+ * its jobs are claimed here than may run. With `mu` held (released while
+ * claiming). */
+static size_t claim(dispatcher *d, size_t room, int64_t now)
+{
+    chore *c = d->c;
+    if (refresh_names(d) != CHORE_OK || d->n_names == 0)
+        return 0;
+    size_t got = d->n_open > 0 ? claim_names(d, d->names, d->n_open, room, now) : 0;
+    for (size_t i = d->n_open; i < d->n_names && got < room; i++) {
+        handler *h = rt_find_handler(c, d->names[i]);
+        if (h == NULL || h->owned >= (size_t)h->concurrency)
+            continue;
+        size_t left = (size_t)h->concurrency - h->owned;
+        got += claim_names(d, &d->names[i], 1, left < room - got ? left : room - got, now);
+    }
+    return got;
 }
 
 /* Claim when jobs may be waiting and the local queue wants more. With
@@ -224,53 +252,26 @@ static bool claim_step(dispatcher *d, int64_t now)
     return got > 0;
 }
 
-/* Periodic store upkeep: rescue, prune, noticing other connections' writes. */
-static void upkeep(dispatcher *d, int64_t now)
+/* Every poll interval: notice jobs other connections committed. */
+static void poll_store(dispatcher *d, int64_t now)
 {
     chore *c = d->c;
-    bool rescue = now >= d->next_rescue, prune = now >= d->next_prune,
-         poll = now >= d->next_poll;
-    if (!rescue && !prune && !poll)
+    if (now < d->next_poll)
         return;
     pthread_mutex_unlock(&c->mu);
     bool more = false;
     int64_t due = INT64_MAX;
-    if (rescue) {
-        int64_t rescued = 0;
-        int rc = c->ops->rescue(c->st, now, &rescued);
-        if (rc != CHORE_OK)
-            report(c, "rescue", rc);
-        else if (rescued > 0 && rt_log_enabled(c, CHORE_LOG_INFO)) {
-            char jobs[24];
-            snprintf(jobs, sizeof jobs, "%lld", (long long)rescued);
-            rt_log_kv(c, CHORE_LOG_INFO, "rescuer", "returned jobs with expired leases", "jobs",
-                      jobs, NULL);
-        }
-        more = more || rescued > 0;
-        d->next_rescue = now + c->cfg.rescue_interval_ms;
+    int64_t counter = 0;
+    if (c->ops->change_counter(c->st, &counter) == CHORE_OK && counter != d->change_counter) {
+        d->change_counter = counter;
+        more = true;
+        refresh_next_due(c, &due);
     }
-    if (prune) {
-        if (c->cfg.retention_ms >= 0) {
-            int64_t pruned = 0;
-            int rc = c->ops->prune(c->st, now - c->cfg.retention_ms, &pruned);
-            if (rc != CHORE_OK)
-                report(c, "prune", rc);
-        }
-        d->next_prune = now + c->cfg.prune_interval_ms;
-    }
-    if (poll) {
-        int64_t counter = 0;
-        if (c->ops->change_counter(c->st, &counter) == CHORE_OK && counter != d->change_counter) {
-            d->change_counter = counter;
-            more = true;
-            refresh_next_due(c, &due);
-        }
-        d->next_poll = now + c->cfg.poll_interval_ms;
-    }
+    d->next_poll = now + c->cfg.poll_interval_ms;
     pthread_mutex_lock(&c->mu);
     if (more) {
         c->maybe_available = true;
-        pthread_cond_broadcast(&c->fetch_cond);
+        rt_wake_fetchers(c);
     }
     c->next_due_ms = min64(c->next_due_ms, due);
 }
@@ -281,8 +282,6 @@ void *rt_dispatcher_main(void *arg)
     chore *c = d.c;
     int64_t now = chore_clock_now(c->clock);
     d.next_heartbeat = now + c->cfg.lease_ms / 3;
-    d.next_rescue = now; /* at once: jobs a dead process left running */
-    d.next_prune = now;
     d.next_poll = now + c->cfg.poll_interval_ms;
     c->ops->change_counter(c->st, &d.change_counter);
 
@@ -306,7 +305,7 @@ void *rt_dispatcher_main(void *arg)
         }
         if (c->accepting) {
             rt_release_held(c, now);
-            upkeep(&d, now);
+            poll_store(&d, now);
             busy = claim_step(&d, now) || busy;
         }
         if (c->n_outcomes > 0 && starving) {
@@ -328,7 +327,7 @@ void *rt_dispatcher_main(void *arg)
         if (c->next_due_ms != INT64_MAX)
             deadline = min64(deadline, c->next_due_ms - HOLD_MS);
         if (c->accepting)
-            deadline = min64(deadline, min64(d.next_poll, min64(d.next_rescue, d.next_prune)));
+            deadline = min64(deadline, d.next_poll);
         if (c->n_outcomes == 0 && !c->dispatcher_exit &&
             !(c->accepting && c->maybe_available && c->n_handlers > 0 && rt_wants_jobs(c)))
             clock_wait(c->clock, &c->dispatch_cond, &c->mu, deadline);
@@ -349,6 +348,12 @@ void rt_jobs_arrived(chore *c, int64_t due_ms)
         c->next_due_ms = min64(c->next_due_ms, due_ms);
     c->idle = false;
     pthread_cond_signal(&c->dispatch_cond);
-    pthread_cond_broadcast(&c->fetch_cond);
+    rt_wake_fetchers(c);
     pthread_mutex_unlock(&c->mu);
+}
+
+void rt_wake_fetchers(chore *c)
+{
+    c->fetch_wakes++;
+    pthread_cond_broadcast(&c->fetch_cond);
 }

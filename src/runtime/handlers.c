@@ -30,6 +30,7 @@ static void apply_opts(handler *h, const chore_handler_opts *o)
                                                                : o->backoff_jitter;
     h->defer_timeout_ms = o != NULL && o->defer_timeout_ms > 0 ? o->defer_timeout_ms
                                                                : DEFAULT_DEFER_TIMEOUT_MS;
+    h->concurrency = o != NULL && o->concurrency > 0 ? o->concurrency : 0;
 }
 
 void rt_default_handler(handler *h)
@@ -55,7 +56,7 @@ int rt_set_handler(chore *c, const char *name, chore_handler_fn fn, void *ud,
         if (copy == NULL)
             return CHORE_ENOMEM;
         h = &c->handlers[c->n_handlers++];
-        h->name = copy;
+        *h = (handler){.name = copy};
     }
     h->fn = fn;
     h->ud = ud;
@@ -82,4 +83,20 @@ void rt_free_handlers(chore *c)
     free(c->handlers);
     c->handlers = NULL;
     c->n_handlers = c->cap_handlers = 0;
+}
+
+void rt_handler_owned(chore *c, const char *name, int delta)
+{
+    handler *h = rt_find_handler(c, name);
+    if (h == NULL)
+        return; /* unhandled since: nothing to count against */
+    if (delta > 0) {
+        h->owned += (size_t)delta;
+    } else if (h->owned > 0) { /* a handler replaced meanwhile starts from 0 */
+        h->owned--;
+        if (h->concurrency > 0) {
+            c->maybe_available = true;
+            pthread_cond_signal(&c->dispatch_cond);
+        }
+    }
 }

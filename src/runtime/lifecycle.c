@@ -52,9 +52,7 @@ int rt_start(chore *c)
     c->maybe_available = true;
     c->idle = false;
     c->next_due_ms = INT64_MAX;
-    c->scheduler_exit = false;
     c->schedules_changed = true;
-    c->scheduler_idle = false;
     c->prefetch = 2 * (size_t)c->cfg.workers; /* grows as jobs are seen to finish */
     if (c->prefetch > (size_t)c->cfg.fetch_batch)
         c->prefetch = (size_t)c->cfg.fetch_batch;
@@ -71,10 +69,6 @@ int rt_start(chore *c)
             return CHORE_ETHREAD;
         }
         c->n_workers_started++;
-    }
-    if (pthread_create(&c->scheduler, NULL, rt_scheduler_main, c) != 0) {
-        join_all(c, true);
-        return CHORE_ETHREAD;
     }
     pthread_mutex_lock(&c->mu);
     c->running = true;
@@ -95,18 +89,14 @@ int rt_stop(chore *c, int64_t grace_ms)
         pthread_mutex_unlock(&c->mu);
         return CHORE_OK;
     }
-    /* In the reverse order of the start: the loops, the scheduler, then
+    /* In the reverse order of the start: the loops (the scheduler among them), then
      * the workers' supply, then the workers and the dispatcher. */
     pthread_mutex_unlock(&c->mu);
     rt_loops_stop(c);
     pthread_mutex_lock(&c->mu);
-    c->scheduler_exit = true;
-    pthread_cond_signal(&c->sched_cond);
-    pthread_mutex_unlock(&c->mu);
-    pthread_join(c->scheduler, NULL);
-    pthread_mutex_lock(&c->mu);
     c->accepting = false;
     c->stopping = true;
+    rt_wake_fetchers(c);
     while (c->queue_head != NULL) { /* claimed but never started */
         chore_job *job = c->queue_head;
         c->queue_head = job->next;
@@ -156,11 +146,11 @@ int chore_wait_idle(chore *c, int64_t timeout_ms)
         return CHORE_EINVAL;
     pthread_mutex_lock(&c->mu);
     int64_t deadline = real_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    while (c->running && !(c->idle && c->scheduler_idle) && real_now_ms() < deadline)
+    bool idle = false;
+    while (c->running && !(idle = c->idle && rt_maintenance_settled(c)) &&
+           real_now_ms() < deadline)
         real_wait(&c->idle_cond, &c->mu, deadline);
-    int rc = !c->running                       ? CHORE_ESTOPPED
-             : c->idle && c->scheduler_idle ? CHORE_OK
-                                              : CHORE_ETIMEDOUT;
+    int rc = !c->running ? CHORE_ESTOPPED : idle ? CHORE_OK : CHORE_ETIMEDOUT;
     pthread_mutex_unlock(&c->mu);
     return rc;
 }
@@ -171,7 +161,7 @@ int rt_sync(chore *c, int64_t timeout_ms)
     uint64_t target = c->passes + 2; /* the pass running now may have begun before */
     int64_t deadline = real_now_ms() + timeout_ms;
     bool settled = false;
-    while (c->running && !(settled = c->passes >= target && c->scheduler_idle) &&
+    while (c->running && !(settled = c->passes >= target && rt_maintenance_settled(c)) &&
            real_now_ms() < deadline) {
         pthread_cond_signal(&c->dispatch_cond);
         real_wait(&c->idle_cond, &c->mu, deadline);

@@ -1,5 +1,5 @@
 /* log.c — structured logs: one logfmt line per event,
- *   time=2026-11-22T10:00:00.123Z level=info component=rescuer msg="..." jobs=3
+ *   time=2026-11-22T10:00:00.123Z level=info component=chore.rescuer msg="..." jobs=3
  * given to the config's log_fn, or written to stderr with one write() so
  * lines from several threads never interleave. Lines below the config's
  * level are dropped before anything is formatted. No allocation: a line

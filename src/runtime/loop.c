@@ -43,6 +43,7 @@ typedef struct tick_result {
     bool on_start_ok;
     int64_t duration_us;
     int64_t work;
+    int64_t next_at_ms;
 } tick_result;
 
 /* The lock's lease: long enough to survive one late tick. */
@@ -99,9 +100,15 @@ static void tick_body(chore_loop *l, int64_t now, bool need_on_start, tick_resul
     r->rc = cfg->run(&tick, cfg->ud);
     r->duration_us = real_now_us() - t0;
     r->work = tick.work;
+    r->next_at_ms = tick.next_at_ms;
     if (r->rc != CHORE_OK)
         snprintf(r->message, sizeof r->message, "%s",
                  tick.has_error ? tick.error : chore_strerror(r->rc));
+}
+
+void rt_tick_next_at(chore_tick *tick, int64_t at_ms)
+{
+    tick->next_at_ms = at_ms > 0 ? at_ms : 1;
 }
 
 /* Record a tick in the loop's health. With the loop's `mu` held. */
@@ -153,6 +160,8 @@ static void run_tick(chore_loop *l, int64_t now)
     pthread_mutex_lock(&l->mu);
     if (r.on_start_ok)
         l->on_start_done = true;
+    if (r.next_at_ms > 0)
+        l->next_tick_ms = r.next_at_ms;
     record(l, &r, end);
     l->finished++;
     pthread_cond_broadcast(&l->done_cond);
@@ -169,13 +178,24 @@ static void *loop_main(void *arg)
         bool due = l->trigger_pending ||
                    (!l->paused && (l->wake_pending || now >= l->next_tick_ms));
         if (due) {
+            l->waiting = false;
             run_tick(l, now);
             continue;
         }
-        l->waiting = true;
-        pthread_cond_broadcast(&l->done_cond);
+        if (!l->waiting) {
+            l->waiting = true;
+            pthread_cond_broadcast(&l->done_cond);
+            if (l->maintenance) { /* chore_wait_idle may be waiting for this */
+                pthread_mutex_unlock(&l->mu);
+                pthread_mutex_lock(&c->mu);
+                pthread_cond_broadcast(&c->idle_cond);
+                pthread_mutex_unlock(&c->mu);
+                pthread_mutex_lock(&l->mu);
+                continue; /* look again: a request may have come meanwhile */
+            }
+        }
+        /* `waiting` stays set until a tick is due or a request clears it. */
         clock_wait(c->clock, &l->cond, &l->mu, l->paused ? INT64_MAX : l->next_tick_ms);
-        l->waiting = false;
     }
     bool release = l->lock_held;
     l->lock_held = false;

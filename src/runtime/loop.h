@@ -43,6 +43,7 @@ struct chore_loop {
     bool waiting;             /* the thread waits with nothing due (rt_loop_sync) */
     bool on_start_done;
     bool lock_held;           /* the last lock_acquire said held */
+    bool maintenance;         /* chore's own: chore_wait_idle waits for it to settle */
     int64_t next_tick_ms;     /* instance clock */
     uint64_t started, finished; /* ticks begun and ended (skips included) */
     uint64_t rng;             /* splitmix64 state for jitter */
@@ -54,9 +55,20 @@ struct chore_tick {
     chore_loop *loop;
     int64_t deadline_ms; /* start + timeout on the instance clock; INT64_MAX = none */
     int64_t work;
+    int64_t next_at_ms;  /* set by rt_tick_next_at; 0 = after the interval */
     bool has_error;
     char error[256];
 };
+
+/* The scheduler (scheduler.c): its state, and its tick for chore.scheduler. */
+typedef struct scheduler scheduler;
+int rt_scheduler_new(chore *c, scheduler **out);
+void rt_scheduler_free(scheduler *s); /* NULL is a no-op */
+int rt_scheduler_tick(chore_tick *tick, void *ud);
+
+/* Have the next tick come at `at_ms` (instance clock) instead of after the
+ * loop's interval: for loops that know when their next work is due. */
+void rt_tick_next_at(chore_tick *tick, int64_t at_ms);
 
 /* Start the loop's thread; the first tick comes at now + random[0, jitter].
  * With the instance's `mu` held. CHORE_ETHREAD when it cannot start. */

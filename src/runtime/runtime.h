@@ -1,9 +1,10 @@
 /*
  * runtime.h — the inside of a chore instance: its threads and what they
  * share. One dispatcher thread claims jobs in batches into a local queue,
- * flushes finished attempts in batches, renews leases, rescues expired
- * ones and prunes; worker threads take jobs from the local queue and run
- * handlers. Enqueues from any thread share commits (enqueue_batch.c).
+ * flushes finished attempts in batches and renews leases; worker threads
+ * take jobs from the local queue and run handlers; loops (loop.h) rescue
+ * expired leases, prune and fire schedules. Enqueues from any thread share
+ * commits (enqueue_batch.c).
  *
  * Locking: `mu` guards everything below it in struct chore; the store is
  * called with `mu` released. Handlers run with no lock held.
@@ -26,6 +27,8 @@ typedef struct handler {
     void *ud;
     backoff_policy backoff;
     int64_t defer_timeout_ms;
+    int concurrency; /* at most this many claimed here at once; 0 = no limit */
+    size_t owned;    /* jobs of this name claimed here and not yet finished */
 } handler;
 
 /* A claimed job in this process: the stored fields from the claim, and the
@@ -36,17 +39,28 @@ struct chore_job {
     handler handler;         /* copied when a worker takes the job */
     int64_t deadline_ms;     /* end of the attempt's timeout; INT64_MAX = none */
     char *error;             /* set by chore_job_set_error */
+    char *result;            /* set by chore_job_set_result: kept if the attempt completes */
     int64_t snooze_ms;       /* set by chore_job_snooze */
     bool released;           /* stop gave the job back: drop the handler's result */
     struct chore_job *next;  /* in the local queue or the in-flight list */
     struct chore_job *prev;
 };
 
-/* A finished attempt waiting to be written, with its own copy of the error. */
+/* A finished attempt waiting to be written, with its own copy of its text:
+ * `error` owns what outcome.error points to, or for STORE_COMPLETE what
+ * outcome.result points to (an attempt has one or the other, never both,
+ * so the dispatcher frees one pointer either way). */
 typedef struct pending_outcome {
     store_outcome outcome;
     char *error;
 } pending_outcome;
+
+/* The largest job result kept, in bytes: results are for small summaries,
+ * not bulk data, and each is read back whole by chore_job_get. */
+enum { RT_RESULT_MAX = 1 << 20 };
+/* Check a job result: CHORE_EINVAL when NULL or longer than RT_RESULT_MAX,
+ * CHORE_EJSON when not JSON. */
+int rt_check_result(const char *json);
 
 /* One caller's request in the shared enqueue commit. */
 typedef struct enqueue_req {
@@ -79,6 +93,8 @@ struct chore {
     pthread_cond_t dispatch_cond; /* the dispatcher waits here */
     pthread_cond_t work_cond;     /* workers wait here */
     pthread_cond_t idle_cond;     /* chore_wait_idle and chore_stop wait here */
+    uint64_t fetch_wakes;         /* fetch_cond broadcasts so far: a fetch that saw
+                                     an older count claims again instead of waiting */
     pthread_cond_t fetch_cond;    /* chore_fetch long polls wait here; broadcast
                                      whenever jobs may have become available */
 
@@ -111,12 +127,10 @@ struct chore {
                               older count may not call itself idle */
     uint64_t rng;
 
-    /* The scheduler thread (scheduler.c). */
-    pthread_cond_t sched_cond;  /* the scheduler waits here */
+    /* The scheduler (scheduler.c), run by the loop chore.scheduler. */
+    struct scheduler *scheduler;
+    struct chore_loop *scheduler_loop;
     bool schedules_changed;     /* reread the store's schedules */
-    bool scheduler_exit;
-    bool scheduler_idle;        /* nothing due: it sleeps until the next slot */
-    pthread_t scheduler;
 
     /* Loops (loop.c, loop_control.c); each loop has its own lock too. */
     struct chore_loop **loops;  /* never removed until chore_close */
@@ -135,29 +149,36 @@ struct chore {
 /* Wake the dispatcher because jobs may be claimable at or after due_ms.
  * Takes `mu`. */
 void rt_jobs_arrived(chore *c, int64_t due_ms);
+/* Wake long-polling chore_fetch calls: jobs may be claimable. With `mu` held. */
+void rt_wake_fetchers(chore *c);
 
 /* The dispatcher thread. */
 void *rt_dispatcher_main(void *arg);
 /* A worker thread. */
 void *rt_worker_main(void *arg);
-/* The scheduler thread. */
-void *rt_scheduler_main(void *arg);
 /* Tell the scheduler to reread the schedules (one changed). Takes `mu`. */
 void rt_schedules_changed(chore *c);
+/* Register chore's own maintenance as loops (maintenance.c): chore.rescuer,
+ * chore.pruner, chore.scheduler. At open, before any other loop. */
+int rt_maintenance_add(chore *c);
+/* Whether every maintenance loop waits with nothing due (or does not
+ * run). With `mu` held; takes each loop's lock. */
+bool rt_maintenance_settled(chore *c);
 
 /* The outcome of a failed attempt: a retry after backoff, or a discard
  * when the attempts are used up. Call with `mu` held (uses c->rng). */
 store_outcome rt_failure_outcome(chore *c, const backoff_policy *backoff, int64_t id,
                                  int64_t token, int attempt, int max_attempts, int64_t now);
 
-/* Queue an outcome for the dispatcher, taking ownership of `error`. With
+/* Queue an outcome for the dispatcher, taking ownership of `error` (for
+ * STORE_COMPLETE: of the result, NULL = none; see pending_outcome). With
  * `mu` held. Returns CHORE_ENOMEM when it could not (the job's lease will
  * lapse and it will be rescued). */
 int rt_push_outcome(chore *c, store_outcome outcome, char *error);
 
 /* Give a claimed job back to the store untouched (attempt not counted). With `mu` held. */
 void rt_release_job(chore *c, const chore_job *job);
-/* Free a job and what it owns. */
+/* Free a job and what it owns, and stop counting it against its handler. With `mu` held. */
 void rt_job_free(chore_job *job);
 
 /* Adapt c->prefetch to how fast jobs finish: about PREFETCH_WORK_MS of
@@ -187,6 +208,9 @@ int rt_set_handler(chore *c, const char *name, chore_handler_fn fn, void *ud,
                    const chore_handler_opts *opts);
 int rt_remove_handler(chore *c, const char *name);
 void rt_free_handlers(chore *c);
+/* Count a job of `name` claimed here (+1) or gone (-1). A limited name's
+ * freed slot wakes the dispatcher: more of its jobs may be claimed now. */
+void rt_handler_owned(chore *c, const char *name, int delta);
 /* A handler with every option at its default (and no function). */
 void rt_default_handler(handler *h);
 
@@ -198,8 +222,8 @@ int rt_start(chore *c);
 int rt_stop(chore *c, int64_t grace_ms);
 void rt_join_leftover_workers(chore *c);
 /* Wait (real time, at most timeout_ms) until the dispatcher has made a
- * whole pass that began after this call, and the scheduler has nothing
- * due: both have seen the clock as it is now.
+ * whole pass that began after this call, and the maintenance loops have
+ * nothing due: all have seen the clock as it is now.
  * For tests that cannot wait for idleness because a handler is blocked. */
 int rt_sync(chore *c, int64_t timeout_ms);
 /* Loop threads (loop.c), called without `mu`: start every loop not

@@ -1,7 +1,9 @@
-/* scheduler.c — the scheduler thread: fires cron schedules.
+/* scheduler.c — the scheduler: fires cron schedules. It runs as the loop
+ * "chore.scheduler" (maintenance.c), whose ticks come when a slot is near,
+ * at every poll interval, and when this process changes a schedule.
  *
  * It keeps every schedule of the store in memory with its parsed
- * expression and sleeps on a timer heap until the earliest next slot. When
+ * expression in a timer heap, and ticks just before the earliest next slot. When
  * slots come due it claims them in the store — one transaction for every
  * schedule due at that moment — by a compare-and-set on each schedule's
  * last slot, in the same transaction that enqueues the slots' jobs. So a
@@ -17,8 +19,8 @@
 
 #include "pure/slots.h"
 #include "pure/timer_heap.h"
+#include "runtime/loop.h"
 #include "runtime/metrics.h"
-#include "runtime/runtime.h"
 
 /* Slots are claimed and their jobs stored (to run at the slot) this long
  * before the slot, so that at the slot only a claim stands between it and
@@ -33,7 +35,7 @@ typedef struct entry {
     int64_t next_ms;  /* next slot; INT64_MAX = never */
 } entry;
 
-typedef struct scheduler {
+struct scheduler {
     chore *c;
     entry *entries;
     size_t n_entries;
@@ -46,7 +48,7 @@ typedef struct scheduler {
     store_fire_result *results;
     int64_t *slots;
     size_t cap_fires, cap_slots;
-} scheduler;
+};
 
 static void free_entries(scheduler *s)
 {
@@ -90,7 +92,7 @@ static int reload(scheduler *s)
         e->stored = list[i];
         char err[160];
         if (chore_cron_parse(&e->cron, e->stored.expr, e->stored.zone, err, sizeof err) != CHORE_OK)
-            rt_log_kv(c, CHORE_LOG_ERROR, "scheduler", "cannot parse schedule", "schedule",
+            rt_log_kv(c, CHORE_LOG_ERROR, "chore.scheduler", "cannot parse schedule", "schedule",
                       e->stored.name, "error", err, NULL);
         e->next_ms = next_slot(e, e->stored.last_slot_ms);
         s->has_pending = s->has_pending || e->stored.pending_slot_ms != 0;
@@ -179,7 +181,7 @@ static long fire_due(scheduler *s, int64_t now, bool *lost_claim, int64_t *earli
     long enqueued = 0;
     int rc = n > 0 ? c->ops->schedule_fire(c->st, s->fires, n, now, s->results) : CHORE_OK;
     if (rc != CHORE_OK)
-        rt_log(c, CHORE_LOG_ERROR, "scheduler", "firing %zu schedules failed: %s (%s)", n,
+        rt_log(c, CHORE_LOG_ERROR, "chore.scheduler", "firing %zu schedules failed: %s (%s)", n,
                chore_strerror(rc), c->ops->errmsg(c->st));
     for (size_t i = 0; i < n; i++) {
         entry *e = fired[i];
@@ -211,80 +213,99 @@ static long fire_due(scheduler *s, int64_t now, bool *lost_claim, int64_t *earli
     return rc == CHORE_OK ? enqueued : rc;
 }
 
-void *rt_scheduler_main(void *arg)
+int rt_scheduler_new(chore *c, scheduler **out)
 {
-    scheduler s = {.c = arg};
-    chore *c = s.c;
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL)
+        return CHORE_ENOMEM;
+    (*out)->c = c;
+    return CHORE_OK;
+}
+
+void rt_scheduler_free(scheduler *s)
+{
+    if (s == NULL)
+        return;
+    free_entries(s);
+    timer_heap_free(&s->heap);
+    free(s->fires);
+    free(s->results);
+    free(s->slots);
+    free(s);
+}
+
+/* When the next tick is due: LOOKAHEAD_MS before the earliest slot, and
+ * no later than the next look at the store's schedule version (or at the
+ * slots kept pending, when some are). */
+static int64_t next_tick(const scheduler *s, int64_t now)
+{
+    int64_t at = timer_heap_next(&s->heap);
+    at = at == INT64_MAX ? at : at - LOOKAHEAD_MS;
+    at = at < s->next_poll ? at : s->next_poll;
+    if (s->has_pending && now + s->c->cfg.poll_interval_ms < at)
+        at = now + s->c->cfg.poll_interval_ms;
+    return at;
+}
+
+int rt_scheduler_tick(chore_tick *tick, void *ud)
+{
+    scheduler *s = ud;
+    chore *c = s->c;
+    int64_t now = chore_clock_now(c->clock);
     pthread_mutex_lock(&c->mu);
-    while (!c->scheduler_exit) {
-        uint64_t moves = c->clock_moves;
-        int64_t now = chore_clock_now(c->clock);
-        bool reload_now = c->schedules_changed;
-        c->schedules_changed = false;
-        pthread_mutex_unlock(&c->mu);
-
-        if (now >= s.next_poll) {
-            int64_t version = s.version;
-            if (c->ops->schedule_version(c->st, &version) == CHORE_OK && version != s.version) {
-                s.version = version;
-                reload_now = true;
-            }
-            s.next_poll = now + c->cfg.poll_interval_ms;
-        }
-        if (reload_now) {
-            int rc = reload(&s);
-            if (rc != CHORE_OK) {
-                rt_log_kv(c, CHORE_LOG_ERROR, "scheduler", "reading schedules failed", "error",
-                          chore_strerror(rc), NULL);
-                s.version = -1; /* read them again at the next poll */
-            }
-        }
-        bool lost = false;
-        int64_t earliest = INT64_MAX;
-        long enqueued = fire_due(&s, now, &lost, &earliest);
-        if (s.has_pending) {
-            size_t released = 0;
-            if (c->ops->schedule_release_pending(c->st, now, &released) == CHORE_OK &&
-                released > 0) {
-                enqueued += (long)released;
-                earliest = now;
-            }
-        }
-        if (enqueued > 0)
-            rt_jobs_arrived(c, earliest > now ? earliest : now);
-
-        pthread_mutex_lock(&c->mu);
-        if (lost) {
-            c->schedules_changed = true;
-            continue;
-        }
-        if (c->schedules_changed || c->scheduler_exit || moves != c->clock_moves)
-            continue; /* look again: what it saw is already out of date */
-        c->scheduler_idle = true;
-        pthread_cond_broadcast(&c->idle_cond);
-        int64_t deadline = timer_heap_next(&s.heap);
-        deadline = deadline == INT64_MAX ? deadline : deadline - LOOKAHEAD_MS;
-        deadline = deadline < s.next_poll ? deadline : s.next_poll;
-        if (s.has_pending && now + c->cfg.poll_interval_ms < deadline)
-            deadline = now + c->cfg.poll_interval_ms;
-        clock_wait(c->clock, &c->sched_cond, &c->mu, deadline);
-    }
-    c->scheduler_idle = true;
-    pthread_cond_broadcast(&c->idle_cond);
+    bool reload_now = c->schedules_changed;
+    c->schedules_changed = false;
     pthread_mutex_unlock(&c->mu);
-    free_entries(&s);
-    timer_heap_free(&s.heap);
-    free(s.fires);
-    free(s.results);
-    free(s.slots);
-    return NULL;
+
+    int rc = CHORE_OK;
+    if (now >= s->next_poll) {
+        int64_t version = s->version;
+        if (c->ops->schedule_version(c->st, &version) == CHORE_OK && version != s->version) {
+            s->version = version;
+            reload_now = true;
+        }
+        s->next_poll = now + c->cfg.poll_interval_ms;
+    }
+    if (reload_now && (rc = reload(s)) != CHORE_OK) {
+        chore_tick_set_error(tick, "reading schedules failed");
+        s->version = -1; /* read them again at the next poll */
+    }
+    bool lost = false;
+    int64_t earliest = INT64_MAX;
+    long enqueued = fire_due(s, now, &lost, &earliest);
+    if (enqueued < 0) {
+        rc = (int)enqueued;
+        chore_tick_set_error(tick, "firing schedules failed");
+        enqueued = 0;
+    }
+    if (s->has_pending) {
+        size_t released = 0;
+        if (c->ops->schedule_release_pending(c->st, now, &released) == CHORE_OK &&
+            released > 0) {
+            enqueued += (long)released;
+            earliest = now;
+        }
+    }
+    if (enqueued > 0)
+        rt_jobs_arrived(c, earliest > now ? earliest : now);
+    chore_tick_set_work(tick, enqueued);
+    if (lost) { /* another process fired first, or a schedule changed: reread now */
+        pthread_mutex_lock(&c->mu);
+        c->schedules_changed = true;
+        pthread_mutex_unlock(&c->mu);
+        rt_tick_next_at(tick, now);
+    } else {
+        rt_tick_next_at(tick, next_tick(s, now));
+    }
+    return rc;
 }
 
 void rt_schedules_changed(chore *c)
 {
     pthread_mutex_lock(&c->mu);
     c->schedules_changed = true;
-    c->scheduler_idle = false;
-    pthread_cond_signal(&c->sched_cond);
+    chore_loop *loop = c->scheduler_loop;
     pthread_mutex_unlock(&c->mu);
+    if (loop != NULL)
+        rt_loop_wake(loop);
 }

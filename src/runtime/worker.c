@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pure/json_check.h"
 #include "runtime/metrics.h"
 #include "runtime/runtime.h"
 
@@ -25,6 +26,28 @@ int chore_job_set_error(chore_job *job, const char *message)
         return CHORE_ENOMEM;
     free(job->error);
     job->error = copy;
+    return CHORE_OK;
+}
+
+int rt_check_result(const char *json)
+{
+    if (json == NULL || strnlen(json, RT_RESULT_MAX + 1) > RT_RESULT_MAX)
+        return CHORE_EINVAL;
+    return json_check(json);
+}
+
+int chore_job_set_result(chore_job *job, const char *result_json)
+{
+    if (job == NULL)
+        return CHORE_EINVAL;
+    int rc = rt_check_result(result_json);
+    if (rc != CHORE_OK)
+        return rc;
+    char *copy = strdup(result_json);
+    if (copy == NULL)
+        return CHORE_ENOMEM;
+    free(job->result);
+    job->result = copy;
     return CHORE_OK;
 }
 
@@ -68,7 +91,13 @@ int rt_push_outcome(chore *c, store_outcome outcome, char *error)
         c->outcomes = grown;
         c->cap_outcomes = cap;
     }
-    outcome.error = error;
+    if (outcome.kind == STORE_COMPLETE) {
+        outcome.result = error;
+        outcome.error = NULL;
+    } else {
+        outcome.error = error;
+        outcome.result = NULL;
+    }
     c->outcomes[c->n_outcomes++] = (pending_outcome){.outcome = outcome, .error = error};
     pthread_cond_signal(&c->dispatch_cond);
     return CHORE_OK;
@@ -110,10 +139,12 @@ static void record_result(chore *c, chore_job *job, int rc, double seconds)
 {
     int64_t now = chore_clock_now(c->clock);
     store_outcome o = {.id = job->stored.id, .token = job->stored.token};
-    char *error = NULL;
+    char *text = NULL; /* the error, or a completion's result */
     switch (rc) {
     case CHORE_OK:
         o.kind = STORE_COMPLETE;
+        text = job->result;
+        job->result = NULL;
         break;
     case CHORE_SNOOZE:
         o.kind = STORE_SNOOZE;
@@ -125,16 +156,16 @@ static void record_result(chore *c, chore_job *job, int rc, double seconds)
         break;
     case CHORE_DISCARD:
         o.kind = STORE_DISCARD;
-        error = failure_text(job, rc);
+        text = failure_text(job, rc);
         break;
     default:
         o = rt_failure_outcome(c, &job->handler.backoff, job->stored.id, job->stored.token,
                                job->stored.attempt, job->stored.max_attempts, now);
-        error = failure_text(job, rc);
+        text = failure_text(job, rc);
         break;
     }
     (void)rt_metrics_job(c->metrics, job->stored.name, outcome_event(o.kind), seconds);
-    rt_push_outcome(c, o, error);
+    rt_push_outcome(c, o, text);
 }
 
 static void list_remove(chore_job **head, chore_job *job)
@@ -159,8 +190,10 @@ void rt_release_job(chore *c, const chore_job *job)
 
 void rt_job_free(chore_job *job)
 {
+    rt_handler_owned(job->owner, job->stored.name, -1);
     store_claimed_clear(&job->stored);
     free(job->error);
+    free(job->result);
     free(job);
 }
 

@@ -14,7 +14,7 @@
 #include "store/store.h"
 
 /* The schema version this code writes; a file with a newer one is refused. */
-#define SQ_SCHEMA_VERSION 3
+#define SQ_SCHEMA_VERSION 4
 
 /* Statements of the writer connection, prepared on first use and kept. */
 enum sq_wstmt {
@@ -59,6 +59,7 @@ enum sq_rstmt {
     SQ_R_GET,
     SQ_R_LIST,
     SQ_R_COUNT_BY_STATE,
+    SQ_R_COUNT_BY_NAME,
     SQ_R_NEXT_RUN_AT,
     SQ_R_DATA_VERSION,
     SQ_R_SCHED_LIST,
@@ -159,6 +160,7 @@ int sq_get(store *s, int64_t id, chore_job_info **out);
 int sq_list(store *s, const chore_list_query *q, chore_job_info **out, size_t *n,
             int64_t *next_cursor);
 int sq_count_by_state(store *s, int64_t counts[CHORE_STATE_COUNT]);
+int sq_count_by_name(store *s, chore_name_counts **out, size_t *n);
 
 /* ---- schedules (sqlite_schedules.c) */
 

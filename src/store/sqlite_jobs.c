@@ -220,6 +220,8 @@ static int finish_body(store *s, void *arg)
             src = bind_i64(st, 4, o->run_at_ms);
         if (src == SQLITE_OK)
             src = bind_text(st, 5, o->error);
+        if (src == SQLITE_OK)
+            src = bind_text(st, 6, o->result);
         if (src != SQLITE_OK)
             return sq_fail(s->w, src);
         if ((rc = sq_step_done(s->w, st)) != CHORE_OK)

@@ -1,6 +1,6 @@
 /*
  * sqlite_read.c — the SQLite backend's reads: get, list, count_by_state,
- * next_run_at and change_counter, all on the read connection (behind rmu),
+ * count_by_name, next_run_at and change_counter, all on the read connection (behind rmu),
  * which in WAL mode never waits for the writer.
  */
 #include <jansson.h>
@@ -91,6 +91,8 @@ int sq_get(store *s, int64_t id, chore_job_info **out)
             rc = read_job(st, info);
             if (rc == CHORE_OK)
                 rc = read_errors(st, 15, info);
+            if (rc == CHORE_OK)
+                info->result = sq_column_strdup(st, 16, &rc);
         } else if (src == SQLITE_DONE) {
             rc = sq_fail_msg(CHORE_ENOTFOUND, "no job with this id");
         } else {
@@ -205,6 +207,65 @@ int sq_count_by_state(store *s, int64_t counts[CHORE_STATE_COUNT])
     }
     pthread_mutex_unlock(&s->rmu);
     return rc;
+}
+
+/* Add one (name, state, count) row to the array of names, which the
+ * query's ORDER BY groups: a name different from the last one starts an entry. */
+static int add_name_count(sqlite3_stmt *st, chore_name_counts **items, size_t *n, size_t *cap)
+{
+    const char *name = (const char *)sqlite3_column_text(st, 0);
+    int state = sqlite3_column_int(st, 1);
+    if (name == NULL)
+        return sq_fail_msg(CHORE_ENOMEM, "out of memory");
+    if (*n == 0 || strcmp((*items)[*n - 1].name, name) != 0) {
+        if (*n == *cap) {
+            size_t ncap = *cap == 0 ? 16 : *cap * 2;
+            chore_name_counts *grown = realloc(*items, ncap * sizeof *grown);
+            if (grown == NULL)
+                return sq_fail_msg(CHORE_ENOMEM, "out of memory");
+            *items = grown;
+            *cap = ncap;
+        }
+        chore_name_counts *entry = &(*items)[*n];
+        memset(entry, 0, sizeof *entry);
+        if ((entry->name = strdup(name)) == NULL)
+            return sq_fail_msg(CHORE_ENOMEM, "out of memory");
+        (*n)++;
+    }
+    if (state >= 0 && state < CHORE_STATE_COUNT)
+        (*items)[*n - 1].counts[state] = sqlite3_column_int64(st, 2);
+    return CHORE_OK;
+}
+
+/* store_ops.count_by_name: see store.h. */
+int sq_count_by_name(store *s, chore_name_counts **out, size_t *n)
+{
+    if (out == NULL || n == NULL)
+        return sq_fail_msg(CHORE_EINVAL, "count_by_name: no output");
+    *out = NULL;
+    *n = 0;
+    chore_name_counts *items = NULL;
+    size_t count = 0, cap = 0;
+    pthread_mutex_lock(&s->rmu);
+    int rc;
+    sqlite3_stmt *st = sq_rstmt(s, SQ_R_COUNT_BY_NAME, &rc);
+    if (st != NULL) {
+        int src;
+        while ((src = sqlite3_step(st)) == SQLITE_ROW &&
+               (rc = add_name_count(st, &items, &count, &cap)) == CHORE_OK)
+            ;
+        if (rc == CHORE_OK && src != SQLITE_DONE)
+            rc = sq_fail(s->r, src);
+        sqlite3_reset(st);
+    }
+    pthread_mutex_unlock(&s->rmu);
+    if (rc != CHORE_OK) {
+        chore_name_counts_free(items, count);
+        return rc;
+    }
+    *out = items;
+    *n = count;
+    return CHORE_OK;
 }
 
 /* One row, one integer column: *out, or `none` when the value is NULL. */

@@ -82,6 +82,10 @@ static const char *const migrations[SQ_SCHEMA_VERSION] = {
     " owner TEXT NOT NULL,"
     " expires_at INTEGER NOT NULL"
     ") WITHOUT ROWID;",
+
+    /* 3 -> 4: a completed job's JSON result (STORE_COMPLETE's result);
+     * NULL when none. New files get it here too, right after the table. */
+    "ALTER TABLE chore_jobs ADD COLUMN result TEXT;",
 };
 
 static int exec(sqlite3 *db, const char *sql)

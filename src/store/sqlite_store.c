@@ -64,7 +64,8 @@ const char *sq_last_error(void)
     "errors = json_insert(coalesce(errors, '[]'), '$[#]',"                                         \
     " json_object('attempt', attempt, 'at', ?3, 'error', coalesce(?5, '')))"
 
-/* Finish statements all take ?1 id, ?2 token, ?3 now, ?4 run_at, ?5 error. */
+/* Finish statements all take ?1 id, ?2 token, ?3 now, ?4 run_at, ?5 error,
+ * ?6 result. */
 static const char *const wsql[SQ_W_COUNT] = {
     [SQ_W_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_W_COMMIT] = "COMMIT",
@@ -74,8 +75,8 @@ static const char *const wsql[SQ_W_COUNT] = {
                     " max_attempts, timeout_ms, unique_key, created_at)"
                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [SQ_W_PROMOTE] = "UPDATE chore_jobs SET state = 1 WHERE state = 0 AND run_at <= ?1",
-    [SQ_W_FIN_COMPLETE] = "UPDATE chore_jobs SET state = 4, finished_at = ?3, lease_until = NULL"
-                          " WHERE id = ?1 AND token = ?2 AND state IN (2, 3)",
+    [SQ_W_FIN_COMPLETE] = "UPDATE chore_jobs SET state = 4, finished_at = ?3, lease_until = NULL,"
+                          " result = ?6 WHERE id = ?1 AND token = ?2 AND state IN (2, 3)",
     [SQ_W_FIN_RETRY] = "UPDATE chore_jobs SET state = CASE WHEN ?4 <= ?3 THEN 1 ELSE 0 END,"
                        " run_at = ?4, lease_until = NULL, " ERR_APPEND
                        " WHERE id = ?1 AND token = ?2 AND state IN (2, 3)",
@@ -107,8 +108,9 @@ static const char *const wsql[SQ_W_COUNT] = {
         " WHERE state IN (2, 3) AND lease_until <= ?1",
     [SQ_W_PRUNE] = "DELETE FROM chore_jobs WHERE state >= 4 AND finished_at < ?1",
     [SQ_W_ADMIN_STATE] = "SELECT state FROM chore_jobs WHERE id = ?1",
+    /* A result belongs to the run that completed: a new run starts without. */
     [SQ_W_ADMIN_RETRY] = "UPDATE chore_jobs SET state = 1, run_at = ?2, finished_at = NULL,"
-                         " lease_until = NULL, max_attempts = CASE"
+                         " lease_until = NULL, result = NULL, max_attempts = CASE"
                          "  WHEN max_attempts > 0 AND attempt >= max_attempts THEN attempt + 1"
                          "  ELSE max_attempts END"
                          " WHERE id = ?1",
@@ -117,7 +119,7 @@ static const char *const wsql[SQ_W_COUNT] = {
     /* token + 1: a deferred job's late chore_job_done must not complete it. */
     [SQ_W_ADMIN_REQUEUE] = "UPDATE chore_jobs SET state = 1, run_at = ?2, attempt = 0,"
                            " errors = NULL, finished_at = NULL, lease_until = NULL,"
-                           " token = token + 1 WHERE id = ?1",
+                           " result = NULL, token = token + 1 WHERE id = ?1",
     [SQ_W_ADMIN_DELETE] = "DELETE FROM chore_jobs WHERE id = ?1",
     /* Lets every process notice schedule edits with one cheap read. */
     [SQ_W_SCHED_BUMP_VERSION] = "INSERT INTO chore_meta(key, value) VALUES('schedules_version', 1)"
@@ -179,11 +181,14 @@ static const char *const wsql[SQ_W_COUNT] = {
     " updated_at"
 
 static const char *const rsql[SQ_R_COUNT] = {
-    [SQ_R_GET] = "SELECT " JOB_COLUMNS ", errors FROM chore_jobs WHERE id = ?1",
+    [SQ_R_GET] = "SELECT " JOB_COLUMNS ", errors, result FROM chore_jobs WHERE id = ?1",
     [SQ_R_LIST] = "SELECT " JOB_COLUMNS " FROM chore_jobs"
                   " WHERE id < ?1 AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR name = ?3)"
                   " ORDER BY id DESC LIMIT ?4",
     [SQ_R_COUNT_BY_STATE] = "SELECT state, count(*) FROM chore_jobs GROUP BY state",
+    /* Ordered by name so that each name's rows come together. */
+    [SQ_R_COUNT_BY_NAME] = "SELECT name, state, count(*) FROM chore_jobs GROUP BY name, state"
+                           " ORDER BY name, state",
     [SQ_R_NEXT_RUN_AT] = "SELECT min(run_at) FROM chore_jobs WHERE state = 0",
     [SQ_R_DATA_VERSION] = "PRAGMA data_version",
     [SQ_R_SCHED_LIST] = "SELECT " SCHEDULE_COLUMNS " FROM chore_schedules ORDER BY name",
@@ -485,6 +490,7 @@ const store_ops sqlite_store_ops = {
     .list = sq_list,
     .admin = sq_admin,
     .count_by_state = sq_count_by_state,
+    .count_by_name = sq_count_by_name,
     .schedule_put = sq_schedule_put,
     .schedule_remove = sq_schedule_remove,
     .schedule_set_paused = sq_schedule_set_paused,

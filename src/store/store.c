@@ -1,4 +1,5 @@
-/* store.c — choosing a backend by URL, and freeing what backends return. */
+/* store.c — choosing a backend by URL, and freeing what backends return
+ * (claimed jobs, job infos, name counts, schedules). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,7 @@ static void job_info_clear(chore_job_info *info)
     free(info->queue);
     free(info->payload);
     free(info->unique_key);
+    free(info->result);
     for (size_t i = 0; i < info->n_errors; i++)
         free(info->errors[i].error);
     free(info->errors);
@@ -88,4 +90,13 @@ void store_schedule_free(store_schedule *schedules, size_t n)
     for (size_t i = 0; i < n; i++)
         store_schedule_clear(&schedules[i]);
     free(schedules);
+}
+
+void chore_name_counts_free(chore_name_counts *items, size_t n)
+{
+    if (items == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(items[i].name);
+    free(items);
 }

@@ -16,7 +16,7 @@
 
 #include "chore.h"
 
-#define STORE_INTERFACE_VERSION 1
+#define STORE_INTERFACE_VERSION 2
 
 /* A job to insert (persistent fields only). */
 typedef struct store_new_job {
@@ -74,6 +74,7 @@ typedef struct store_outcome {
     store_outcome_kind kind;
     int64_t run_at_ms;  /* RETRY/SNOOZE: next run; SUSPEND: deadline */
     const char *error;  /* RETRY/DISCARD: the attempt's error; may be NULL */
+    const char *result; /* COMPLETE: the job's JSON result (validated); NULL = none */
 } store_outcome;
 
 /* A lease to extend: only while the job is running with this token. */
@@ -184,7 +185,7 @@ typedef struct store_ops {
      * last call; how much it changed means nothing. */
     int (*change_counter)(store *s, int64_t *out);
 
-    /* Read one job with its errors. */
+    /* Read one job with its errors and result. */
     int (*get)(store *s, int64_t id, chore_job_info **out);
     /* A page of jobs by id descending (no errors). */
     int (*list)(store *s, const chore_list_query *q, chore_job_info **out, size_t *n,
@@ -195,6 +196,9 @@ typedef struct store_ops {
      * same unique key. */
     int (*admin)(store *s, store_admin_op op, int64_t id, int64_t now_ms);
     int (*count_by_state)(store *s, int64_t counts[CHORE_STATE_COUNT]);
+    /* Jobs per name and state, by name: *out is a malloc'd array of *n
+     * entries (NULL when there are no jobs), freed with chore_name_counts_free. */
+    int (*count_by_name)(store *s, chore_name_counts **out, size_t *n);
 
     /* Schedules. */
     /* Insert the schedule sc->name, or update it keeping its last slot,

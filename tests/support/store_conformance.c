@@ -11,7 +11,8 @@
  * store_conformance_run. The tests themselves live in
  * store_conformance_jobs.c (enqueue, claim, finish) and
  * store_conformance_admin.c (rescue, prune, get, list, admin,
- * persistence), store_conformance_schedules.c (schedules) and
+ * persistence), store_conformance_results.c (job results, counts by
+ * name), store_conformance_schedules.c (schedules) and
  * store_conformance_locks.c (loop locks); the concurrency tests are in
  * store_conformance_threads.c.
  */
@@ -155,9 +156,11 @@ int store_conformance_run(const char *suite_name, const store_ops *ops,
                 STORE_INTERFACE_VERSION);
         return 1;
     }
-    /* One cmocka group, in file order: job life cycle, the rest, schedules, locks. */
+    /* One cmocka group, in file order: job life cycle, the rest, results,
+     * schedules, locks. */
     size_t n = store_conformance_jobs_tests_count + store_conformance_admin_tests_count +
-               store_conformance_schedules_tests_count + store_conformance_locks_tests_count;
+               store_conformance_results_tests_count + store_conformance_schedules_tests_count +
+               store_conformance_locks_tests_count;
     struct CMUnitTest *tests = malloc(n * sizeof *tests);
     if (tests == NULL) {
         fprintf(stderr, "%s: out of memory\n", suite_name);
@@ -167,8 +170,11 @@ int store_conformance_run(const char *suite_name, const store_ops *ops,
            store_conformance_jobs_tests_count * sizeof *tests);
     memcpy(tests + store_conformance_jobs_tests_count, store_conformance_admin_tests,
            store_conformance_admin_tests_count * sizeof *tests);
-    memcpy(tests + store_conformance_jobs_tests_count + store_conformance_admin_tests_count,
-           store_conformance_schedules_tests,
+    size_t at = store_conformance_jobs_tests_count + store_conformance_admin_tests_count;
+    memcpy(tests + at, store_conformance_results_tests,
+           store_conformance_results_tests_count * sizeof *tests);
+    at += store_conformance_results_tests_count;
+    memcpy(tests + at, store_conformance_schedules_tests,
            store_conformance_schedules_tests_count * sizeof *tests);
     memcpy(tests + n - store_conformance_locks_tests_count, store_conformance_locks_tests,
            store_conformance_locks_tests_count * sizeof *tests);

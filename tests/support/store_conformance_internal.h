@@ -70,4 +70,8 @@ extern const size_t store_conformance_schedules_tests_count;
 extern const struct CMUnitTest store_conformance_locks_tests[];
 extern const size_t store_conformance_locks_tests_count;
 
+/* The tests of store_conformance_results.c (job results, counts by name). */
+extern const struct CMUnitTest store_conformance_results_tests[];
+extern const size_t store_conformance_results_tests_count;
+
 #endif

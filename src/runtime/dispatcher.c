@@ -240,9 +240,13 @@ static bool claim_step(dispatcher *d, int64_t now)
     if (!c->maybe_available || c->n_handlers == 0 || !rt_wants_jobs(c))
         return false;
     size_t room = c->prefetch - c->queued;
+    /* Cleared before the claim, not after it: jobs that arrive while it
+     * runs (mu is released) set it again and are not missed. */
+    c->maybe_available = false;
     size_t got = claim(d, room, now);
-    if (got < room) {
-        c->maybe_available = false;
+    if (got >= room) {
+        c->maybe_available = true; /* a full batch: there may be more */
+    } else {
         int64_t due = INT64_MAX;
         pthread_mutex_unlock(&c->mu);
         refresh_next_due(c, &due);

@@ -36,8 +36,9 @@ WAIT_S = 30 * SLOW
 class Daemon:
     """A `chore serve` process on a free port; its stdout and stderr go to files."""
 
-    def __init__(self, workdir, config_text=""):
+    def __init__(self, workdir, config_text="", token=None):
         self.workdir = workdir
+        self.token = token  # sent with every API call
         self.config = os.path.join(workdir, "chore.ini")
         with open(self.config, "w") as f:
             f.write(config_text)
@@ -93,6 +94,7 @@ class Daemon:
 
     def call(self, method, path, body=None, token=None):
         """(status, headers, decoded JSON or None) of one API request."""
+        token = token or self.token
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base + path, data=data, method=method)
         if data is not None:
@@ -125,12 +127,16 @@ def start_browser(workdir):
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
 
 
-class DashboardBrowserTest(unittest.TestCase):
+class BrowserCase(unittest.TestCase):
+    """One daemon and one browser for the tests of a class."""
+    CONFIG = ""
+    TOKEN = None
+
     @classmethod
     def setUpClass(cls):
         os.makedirs(TMP_ROOT, exist_ok=True)
         cls.workdir = tempfile.mkdtemp(prefix="dashboard_browser_", dir=TMP_ROOT)
-        cls.daemon = Daemon(cls.workdir, "; the dashboard browser test: defaults only\n")
+        cls.daemon = Daemon(cls.workdir, cls.CONFIG, cls.TOKEN)
         try:
             cls.driver = start_browser(cls.workdir)
         except Exception:
@@ -209,15 +215,21 @@ class DashboardBrowserTest(unittest.TestCase):
         severe = [e for e in entries if e.get("level") == "SEVERE"]
         self.assertEqual(severe, [], "console errors in the page")
 
-    def save_screenshot(self):
+    def save_screenshot(self, name):
         """The whole page, for a person to look at (left in the test's temp dir)."""
         height = self.driver.execute_script("return document.documentElement.scrollHeight")
         self.driver.set_window_size(1400, max(1000, int(height) + 150))
-        path = os.path.join(self.workdir, "dashboard.png")
+        path = os.path.join(self.workdir, name)
         self.assertTrue(self.driver.save_screenshot(path))
+        self.driver.set_window_size(1400, 1000)
         print("screenshot:", path)
 
-    # ---- the tests (one browser session; they run in name order) ----
+
+
+class DashboardBrowserTest(BrowserCase):
+    """The dashboard of a daemon without a token. The tests share one browser
+    session and one store, and run in name order."""
+    CONFIG = "; the dashboard browser test: defaults only\n"
 
     def test_1_csp_and_assets_are_served(self):
         status, headers, _ = self.daemon.call("GET", "/")
@@ -298,6 +310,7 @@ class DashboardBrowserTest(unittest.TestCase):
             self.assertEqual(len(rows), 1, loop["name"])
 
         self.assert_no_console_errors()
+        self.save_screenshot("dashboard.png")
 
     def test_3_filter_by_name_and_page_with_the_cursor(self):
         ids = self.daemon.ok("POST", "/v1/jobs/bulk",
@@ -326,7 +339,51 @@ class DashboardBrowserTest(unittest.TestCase):
         self.click("#prev-page", "a click on Previous")
         self.wait_for(lambda _: page_ids() == first, "the first page again")
         self.assert_no_console_errors()
-        self.save_screenshot()
+        self.save_screenshot("dashboard_paged.png")
+
+
+class DashboardTokenTest(BrowserCase):
+    """A daemon with a token: the page asks for it, keeps it for the session
+    and sends it; a wrong one is asked for again."""
+    TOKEN = "dash-s3cret-token"
+    CONFIG = "[chore]\ntoken = " + TOKEN + "\n"
+
+    def test_asks_for_the_token_and_uses_it(self):
+        status, _, _ = self.daemon.call("GET", "/v1/stats", token="wrong")
+        self.assertEqual(status, 401)
+        self.discarded_job("dash-tok", {"n": 1})
+
+        d = self.driver
+        d.get(self.daemon.base + "/")
+        self.wait_for(lambda _: d.find_element(By.ID, "token-form").is_displayed(),
+                      "the token form")
+        self.assertEqual(self.css("#jobs tbody tr"), [])
+
+        d.find_element(By.ID, "token").send_keys("wrong")
+        self.click("#token-form button[type=submit]", "a click on Use token")
+        self.wait_for(lambda _: d.find_element(By.ID, "token-form").is_displayed(),
+                      "the token form again after a wrong token")
+        self.assertIsNone(d.execute_script("return sessionStorage.getItem('chore.token')"))
+
+        d.find_element(By.ID, "token").send_keys(self.TOKEN)
+        self.click("#token-form button[type=submit]", "a click on Use token")
+        self.wait_for(lambda _: self.text_of("#counts [data-state=discarded] .n") == "1",
+                      "the counts, fetched with the token")
+        self.assertFalse(d.find_element(By.ID, "token-form").is_displayed())
+        self.assertEqual(d.execute_script("return sessionStorage.getItem('chore.token')"),
+                         self.TOKEN)
+        # the token lasts for the session: a reload needs no form
+        d.refresh()
+        self.wait_for(lambda _: self.text_of("#counts [data-state=discarded] .n") == "1",
+                      "the counts after a reload")
+        self.assertFalse(d.find_element(By.ID, "token-form").is_displayed())
+        # the only console errors are the refused calls
+        try:
+            entries = d.get_log("browser")
+        except Exception:
+            entries = []
+        other = [e for e in entries if e.get("level") == "SEVERE" and "401" not in e["message"]]
+        self.assertEqual(other, [])
 
 
 if __name__ == "__main__":

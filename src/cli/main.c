@@ -1,8 +1,9 @@
 /*
  * main.c — the `chore` command: picks the subcommand and prints usage.
  * The subcommands live in admin_cmds.c (enqueue, jobs, job, retry,
- * cancel), bench.c (bench) and cron_cmds.c (cron). Exit status: 0 ok, 1 runtime failure,
- * 2 bad usage or bad input, with a one-line reason on stderr.
+ * cancel), bench.c (bench), cron_cmds.c (cron) and src/daemon/serve.c
+ * (serve). Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad
+ * input, with a one-line reason on stderr.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "chore.h"
 #include "cli_util.h"
 #include "cron_cmds.h"
+#include "daemon.h"
 
 static const char usage_text[] =
     "usage: chore <command> [arguments]\n"
@@ -39,6 +41,8 @@ static const char usage_text[] =
     "  cron rm NAME            remove a schedule (its jobs stay)\n"
     "  cron pause NAME         stop firing a schedule\n"
     "  cron resume NAME        fire a paused schedule again\n"
+    "  serve [--config FILE] [--store URL] [--listen HOST:PORT]\n"
+    "                          run the daemon: workers, schedules, the HTTP API\n"
     "  version                 print the version\n"
     "  help                    print this text\n"
     "\n"
@@ -58,6 +62,7 @@ static const command commands[] = {
     {"cancel", cli_cmd_cancel},
     {"bench", cli_cmd_bench},
     {"cron", cli_cmd_cron},
+    {"serve", cli_cmd_serve},
     {CLI_BENCH_REOPEN_CMD, cli_cmd_bench_reopen},
 };
 

@@ -89,6 +89,10 @@ typedef struct http_settings {
 /* Serve the HTTP API for `c` on its own threads. -1 with err on failure. */
 int http_server_start(http_server **out, chore *c, const http_settings *s, char *err,
                       size_t errlen);
+/* Check a listen address before anything is opened: -1 with err for a host
+ * that is not an IP literal or "localhost", a bad port, or a non-loopback
+ * host without a token. */
+int http_listen_check(const http_settings *s, char *err, size_t errlen);
 /* The port actually bound. */
 int http_server_port(const http_server *s);
 /* Stop serving and free. NULL is a no-op. */

@@ -1,0 +1,508 @@
+/*
+ * http_server.c — the HTTP server of `chore serve` on libmicrohttpd: a
+ * thread per connection (so a long poll never blocks other clients), the
+ * request body read up to HTTP_MAX_BODY, then the checks every request
+ * passes in order — bearer token, route and method, cross-site refusal and
+ * content type for state-changing requests, size, JSON depth and syntax —
+ * and the dispatch to the route handlers of http_jobs.c, http_worker.c,
+ * http_schedules.c and http_loops.c. The dashboard's files are served here.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "daemon.h"
+#include "http_api.h"
+
+/* Idle connections are closed after this many seconds (long polls stay below it). */
+#define HTTP_CONNECTION_TIMEOUT_S 30
+/* At most this many connections at once (each holds a thread). */
+#define HTTP_CONNECTION_LIMIT 256
+
+struct http_server {
+    struct MHD_Daemon *mhd;
+    chore *c;
+    char *token; /* NULL = no auth */
+    int port;
+};
+
+typedef struct route {
+    const char *method;
+    const char *pattern; /* "{}" is a parameter segment */
+    http_handler fn;
+    bool takes_body;
+    bool open; /* needs no token */
+} route;
+
+static const route routes[] = {
+    {"POST", "/v1/jobs", http_jobs_enqueue, true, false},
+    {"GET", "/v1/jobs", http_jobs_list, false, false},
+    {"POST", "/v1/jobs/bulk", http_jobs_bulk, true, false},
+    {"GET", "/v1/jobs/{}", http_jobs_show, false, false},
+    {"DELETE", "/v1/jobs/{}", http_jobs_delete, false, false},
+    {"POST", "/v1/jobs/{}/retry", http_jobs_retry, false, false},
+    {"POST", "/v1/jobs/{}/cancel", http_jobs_cancel, false, false},
+    {"POST", "/v1/jobs/{}/heartbeat", http_worker_heartbeat, true, false},
+    {"POST", "/v1/jobs/{}/ack", http_worker_ack, true, false},
+    {"POST", "/v1/jobs/{}/fail", http_worker_fail, true, false},
+    {"POST", "/v1/fetch", http_worker_fetch, true, false},
+    {"GET", "/v1/stats", http_stats, false, false},
+    {"GET", "/v1/schedules", http_schedules_list, false, false},
+    {"PUT", "/v1/schedules/{}", http_schedules_put, true, false},
+    {"DELETE", "/v1/schedules/{}", http_schedules_delete, false, false},
+    {"POST", "/v1/schedules/{}/pause", http_schedules_pause, false, false},
+    {"POST", "/v1/schedules/{}/resume", http_schedules_resume, false, false},
+    {"GET", "/v1/loops", http_loops_list, false, false},
+    {"POST", "/v1/loops/{}/trigger", http_loops_trigger, false, false},
+    {"POST", "/v1/loops/{}/pause", http_loops_pause, false, false},
+    {"POST", "/v1/loops/{}/resume", http_loops_resume, false, false},
+    {"GET", "/metrics", http_metrics, false, false},
+    {"GET", "/healthz", http_healthz, false, true},
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+/* What one request carries between the calls of the access handler. */
+typedef struct conn_state {
+    const route *rt;
+    char param[256];
+    char *body;
+    size_t len, cap;
+    bool too_large;
+} conn_state;
+
+/*
+ * Match `path` against `pattern` segment by segment; a "{}" segment takes
+ * any non-empty segment, copied to param. Returns false on a mismatch or an
+ * over-long parameter.
+ */
+static bool path_match(const char *pattern, const char *path, char *param, size_t plen)
+{
+    const char *p = pattern, *u = path;
+    param[0] = '\0';
+    while (*p != '\0' && *u != '\0') {
+        if (p[0] == '{' && p[1] == '}') {
+            size_t n = strcspn(u, "/");
+            if (n == 0 || n >= plen)
+                return false;
+            memcpy(param, u, n);
+            param[n] = '\0';
+            u += n;
+            p += 2;
+        } else if (*p++ != *u++) {
+            return false;
+        }
+    }
+    return *p == '\0' && *u == '\0';
+}
+
+/* The route for method and path; NULL with a 404 or 405 (and Allow) on rs. */
+static const route *find_route(const char *method, const char *path, char *param, size_t plen,
+                               http_resp *rs, char *allow, size_t alen)
+{
+    allow[0] = '\0';
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        if (!path_match(routes[i].pattern, path, param, plen))
+            continue;
+        if (strcmp(routes[i].method, method) == 0)
+            return &routes[i];
+        if (strstr(allow, routes[i].method) == NULL) {
+            size_t used = strlen(allow);
+            snprintf(allow + used, alen - used, "%s%s", used > 0 ? ", " : "", routes[i].method);
+        }
+    }
+    if (allow[0] != '\0') {
+        http_error(rs, 405, "method_not_allowed", "%s is not allowed here; allowed: %s",
+                   method, allow);
+        rs->allow = allow;
+    } else {
+        http_error(rs, 404, "not_found", "no such route");
+    }
+    return NULL;
+}
+
+/* Compare in time that depends only on the length of `given`, not on where
+ * it differs from the token or on the token's length. */
+static bool token_equal(const char *given, const char *token)
+{
+    size_t glen = strlen(given), tlen = strlen(token);
+    unsigned char diff = glen != tlen;
+    for (size_t i = 0; i < glen; i++)
+        diff |= (unsigned char)given[i] ^ (unsigned char)token[tlen > 0 ? i % tlen : 0];
+    return diff == 0;
+}
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* A bearer token check; false with a 401 on rs. */
+static bool authorized(const http_server *s, struct MHD_Connection *conn, http_resp *rs)
+{
+    if (s->token == NULL)
+        return true;
+    const char *auth = header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0 && token_equal(auth + 7, s->token))
+        return true;
+    http_error(rs, 401, "unauthorized", "a valid Authorization: Bearer token is required");
+    return false;
+}
+
+/* Refuse requests that change state from another site, and bodies that a
+ * plain HTML form could send; false with a 403 or 400 on rs. */
+static bool same_site_json(struct MHD_Connection *conn, http_resp *rs)
+{
+    const char *site = header(conn, "Sec-Fetch-Site");
+    if (site != NULL && strcasecmp(site, "cross-site") == 0) {
+        http_error(rs, 403, "forbidden", "cross-site requests are refused");
+        return false;
+    }
+    const char *origin = header(conn, "Origin");
+    if (origin != NULL) {
+        const char *host = header(conn, MHD_HTTP_HEADER_HOST);
+        const char *sep = strstr(origin, "://");
+        const char *authority = sep != NULL ? sep + 3 : NULL;
+        size_t alen = authority != NULL ? strcspn(authority, "/") : 0;
+        if (host == NULL || authority == NULL || alen != strlen(host) ||
+            strncasecmp(authority, host, alen) != 0) {
+            http_error(rs, 403, "forbidden", "the Origin does not match the Host");
+            return false;
+        }
+    }
+    const char *type = header(conn, MHD_HTTP_HEADER_CONTENT_TYPE);
+    size_t tlen = type != NULL ? strcspn(type, "; \t") : 0;
+    if (type == NULL || tlen != strlen("application/json") ||
+        strncasecmp(type, "application/json", tlen) != 0) {
+        http_error(rs, 400, "content_type", "Content-Type must be application/json");
+        return false;
+    }
+    return true;
+}
+
+static bool changes_state(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/* GET / and /assets/...: the dashboard's files. They hold no data (the
+ * page asks for the token and calls the API), so they need no token. */
+static bool dashboard(const char *method, const char *path, http_resp *rs)
+{
+    if (strcmp(path, "/") != 0 && strncmp(path, "/assets/", 8) != 0)
+        return false;
+    if (strcmp(method, "GET") != 0) {
+        http_error(rs, 405, "method_not_allowed", "%s is not allowed here; allowed: GET", method);
+        rs->allow = "GET";
+        return true;
+    }
+    size_t len;
+    const unsigned char *data;
+    const char *type;
+    if (!dashboard_asset(path, &data, &len, &type)) {
+        http_error(rs, 404, "not_found", "no such file");
+        return true;
+    }
+    rs->status = 200;
+    rs->data = data;
+    rs->text_len = len;
+    rs->content_type = type;
+    rs->dashboard = true;
+    return true;
+}
+
+/* Send rs on conn and release what it holds. */
+static enum MHD_Result send_resp(struct MHD_Connection *conn, http_resp *rs)
+{
+    struct MHD_Response *r;
+    if (rs->data != NULL) {
+        r = MHD_create_response_from_buffer(rs->text_len, (void *)rs->data,
+                                            MHD_RESPMEM_PERSISTENT);
+    } else if (rs->text != NULL) {
+        r = MHD_create_response_from_buffer(rs->text_len, rs->text, MHD_RESPMEM_MUST_COPY);
+    } else {
+        char *text = rs->json != NULL && rs->status != 204 ? http_dump(rs->json) : NULL;
+        if (text == NULL && rs->status != 204) {
+            static const char oom[] =
+                "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+            rs->status = 500;
+            r = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom,
+                                                MHD_RESPMEM_PERSISTENT);
+        } else {
+            size_t len = text != NULL ? strlen(text) : 0;
+            r = MHD_create_response_from_buffer(len, text != NULL ? text : (char *)"",
+                                                MHD_RESPMEM_MUST_COPY);
+        }
+        free(text);
+        rs->content_type = "application/json";
+    }
+    json_decref(rs->json);
+    free(rs->text);
+    if (r == NULL)
+        return MHD_NO;
+    if (rs->status != 204)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (rs->allow != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rs->allow);
+    if (rs->dashboard) {
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'self'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
+                                "form-action 'self'");
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    }
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rs->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/*
+ * The checks made as soon as the headers are in, before any of the body is
+ * read. Returns the route, or NULL with the response to send on rs.
+ */
+static const route *admit(http_server *s, struct MHD_Connection *conn, const char *method,
+                          const char *path, conn_state *st, http_resp *rs, char *allow,
+                          size_t alen)
+{
+    if (dashboard(method, path, rs))
+        return NULL;
+    const route *rt = find_route(method, path, st->param, sizeof st->param, rs, allow, alen);
+    /* a wrong token is told before whether the route exists */
+    bool open = rt != NULL ? rt->open : strcmp(path, "/healthz") == 0;
+    if (!open && !authorized(s, conn, rs))
+        return NULL;
+    if (rt == NULL)
+        return NULL;
+    if (changes_state(method) && !same_site_json(conn, rs))
+        return NULL;
+    const char *cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL && strtoull(cl, NULL, 10) > HTTP_MAX_BODY) {
+        http_error(rs, 413, "too_large", "the body is larger than %d bytes", HTTP_MAX_BODY);
+        return NULL;
+    }
+    return rt;
+}
+
+/* The whole body is in: parse it and run the route's handler. */
+static void run_route(http_server *s, struct MHD_Connection *conn, const char *method,
+                      const char *path, conn_state *st, http_resp *rs)
+{
+    if (st->too_large) {
+        http_error(rs, 413, "too_large", "the body is larger than %d bytes", HTTP_MAX_BODY);
+        return;
+    }
+    json_t *body;
+    if (st->len == 0) {
+        body = json_object();
+    } else {
+        if (http_too_deep(st->body, st->len, HTTP_MAX_DEPTH)) {
+            http_error(rs, 400, "invalid_json", "the body nests deeper than %d levels",
+                       HTTP_MAX_DEPTH);
+            return;
+        }
+        json_error_t jerr;
+        body = json_loadb(st->body, st->len, JSON_REJECT_DUPLICATES, &jerr);
+        if (body == NULL) {
+            http_error(rs, 400, "invalid_json", "line %d column %d: %s", jerr.line, jerr.column,
+                       jerr.text);
+            return;
+        }
+    }
+    if (body == NULL) {
+        http_error(rs, 500, "internal", "out of memory");
+        return;
+    }
+    if (!json_is_object(body)) {
+        http_error(rs, 400, "bad_request", "the body must be a JSON object");
+    } else if (!st->rt->takes_body && json_object_size(body) > 0) {
+        http_error(rs, 400, "unknown_field", "%s %s takes no fields", method, st->rt->pattern);
+    } else {
+        http_req rq = {.c = s->c, .method = method, .path = path,
+                       .param = st->param[0] != '\0' ? st->param : NULL, .body = body,
+                       .conn = conn};
+        st->rt->fn(&rq, rs);
+    }
+    json_decref(body);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    http_server *s = cls;
+    http_resp rs = {.status = 500};
+    char allow[64];
+    conn_state *st = *con_cls;
+    if (st == NULL) {
+        st = calloc(1, sizeof *st);
+        if (st == NULL)
+            return MHD_NO;
+        *con_cls = st;
+        st->rt = admit(s, conn, method, url, st, &rs, allow, sizeof allow);
+        if (st->rt == NULL)
+            return send_resp(conn, &rs); /* the body, if any, is never read */
+        return MHD_YES;
+    }
+    if (st->rt == NULL) { /* answered already: drop whatever still comes */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (st->too_large)
+            return MHD_YES;
+        if (n > HTTP_MAX_BODY - st->len) {
+            /* keep reading (so the client gets its 413) but store nothing more */
+            st->too_large = true;
+            free(st->body);
+            st->body = NULL;
+            st->len = st->cap = 0;
+            return MHD_YES;
+        }
+        if (st->len + n > st->cap) {
+            size_t cap = st->cap == 0 ? 4096 : st->cap;
+            while (cap < st->len + n)
+                cap *= 2;
+            char *grown = realloc(st->body, cap);
+            if (grown == NULL)
+                return MHD_NO;
+            st->body = grown;
+            st->cap = cap;
+        }
+        memcpy(st->body + st->len, upload_data, n);
+        st->len += n;
+        return MHD_YES;
+    }
+    run_route(s, conn, method, url, st, &rs);
+    st->rt = NULL;
+    return send_resp(conn, &rs);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)conn, (void)toe;
+    conn_state *st = *con_cls;
+    if (st != NULL) {
+        free(st->body);
+        free(st);
+        *con_cls = NULL;
+    }
+}
+
+/* The address to bind: an IPv4 or IPv6 literal, or "localhost". */
+static bool resolve(const char *host, int port, struct sockaddr_storage *ss, bool *v6,
+                    bool *loopback)
+{
+    memset(ss, 0, sizeof *ss);
+    if (strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        *v6 = false;
+        *loopback = (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+        return true;
+    }
+    const char *h = host;
+    char buf[64];
+    size_t hl = strlen(host);
+    if (hl > 2 && hl < sizeof buf && host[0] == '[' && host[hl - 1] == ']') {
+        memcpy(buf, host + 1, hl - 2);
+        buf[hl - 2] = '\0';
+        h = buf;
+    }
+    if (inet_pton(AF_INET6, h, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *v6 = true;
+        *loopback = IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr) ||
+                    (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr) && a6->sin6_addr.s6_addr[12] == 127);
+        return true;
+    }
+    return false;
+}
+
+int http_listen_check(const http_settings *set, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    bool v6, loopback;
+    if (set->host == NULL || set->port < 0 || set->port > 65535 ||
+        !resolve(set->host, set->port, &ss, &v6, &loopback)) {
+        snprintf(err, errlen, "listen address %s:%d: want an IP address or localhost and a port",
+                 set->host != NULL ? set->host : "", set->port);
+        return -1;
+    }
+    if (!loopback && (set->token == NULL || set->token[0] == '\0')) {
+        snprintf(err, errlen,
+                 "refusing to listen on %s without a token: it is not a loopback address "
+                 "(set token in the config)",
+                 set->host);
+        return -1;
+    }
+    return 0;
+}
+
+int http_server_start(http_server **out, chore *c, const http_settings *set, char *err,
+                      size_t errlen)
+{
+    *out = NULL;
+    struct sockaddr_storage ss;
+    bool v6, loopback;
+    if (http_listen_check(set, err, errlen) < 0)
+        return -1;
+    resolve(set->host, set->port, &ss, &v6, &loopback);
+    bool has_token = set->token != NULL && set->token[0] != '\0';
+    http_server *s = calloc(1, sizeof *s);
+    if (s == NULL || (has_token && (s->token = strdup(set->token)) == NULL)) {
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->c = c;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0);
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+                              (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
+                              (unsigned)HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+                              (unsigned)HTTP_CONNECTION_LIMIT, MHD_OPTION_NOTIFY_COMPLETED,
+                              on_completed, s, MHD_OPTION_END);
+    if (s->mhd == NULL) {
+        snprintf(err, errlen, "cannot listen on %s:%d (in use, or not an address of this host)",
+                 set->host, set->port);
+        free(s->token);
+        free(s);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info != NULL ? info->port : set->port;
+    *out = s;
+    return 0;
+}
+
+int http_server_port(const http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(http_server *s)
+{
+    if (s == NULL)
+        return;
+    MHD_stop_daemon(s->mhd);
+    free(s->token);
+    free(s);
+}

@@ -8,18 +8,9 @@ console errors, and the Content-Security-Policy header.
 Environment: CHORE_BIN (the chore binary), CHORE_TEST_TMP (temp dir root).
 A screenshot of the page is left in the test's temp dir (dashboard.png)."""
 
-import json
 import os
-import queue
-import re
 import shutil
-import subprocess
-import tempfile
-import threading
-import time
 import unittest
-import urllib.error
-import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
@@ -27,92 +18,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHORE_BIN = os.environ.get("CHORE_BIN", "chore")
-TMP_ROOT = os.environ.get("CHORE_TEST_TMP", tempfile.gettempdir())
-SLOW = 4 if os.environ.get("CHORE_SANITIZE") else 1  # sanitizer builds run slower
-WAIT_S = 30 * SLOW
+import daemon_harness as harness
 
-
-class Daemon:
-    """A `chore serve` process on a free port; its stdout and stderr go to files."""
-
-    def __init__(self, workdir, config_text=""):
-        self.workdir = workdir
-        self.config = os.path.join(workdir, "chore.ini")
-        with open(self.config, "w") as f:
-            f.write(config_text)
-        self.store = "sqlite:" + os.path.join(workdir, "chore.db")
-        self.stderr = open(os.path.join(workdir, "serve.stderr"), "w")
-        self.proc = subprocess.Popen(
-            [CHORE_BIN, "serve", "--listen", "127.0.0.1:0", "--store", self.store,
-             "--config", self.config],
-            stdout=subprocess.PIPE, stderr=self.stderr, text=True)
-        self.lines = queue.Queue()
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        self.port = self._wait_for_port()
-        self.base = "http://127.0.0.1:%d" % self.port
-
-    def _read_stdout(self):
-        with open(os.path.join(self.workdir, "serve.stdout"), "w") as log:
-            for line in self.proc.stdout:
-                log.write(line)
-                log.flush()
-                self.lines.put(line)
-        self.lines.put(None)
-
-    def _wait_for_port(self):
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if line is None:
-                raise RuntimeError("chore serve exited (%s) before serving: %s"
-                                   % (self.proc.wait(), self.stderr_text()))
-            m = re.search(r"serving http://127\.0\.0\.1:(\d+)/", line)
-            if m:
-                return int(m.group(1))
-        self.stop()
-        raise RuntimeError("chore serve did not say where it serves: " + self.stderr_text())
-
-    def stderr_text(self):
-        self.stderr.flush()
-        with open(self.stderr.name) as f:
-            return f.read()[-4000:]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
-
-    def call(self, method, path, body=None, token=None):
-        """(status, headers, decoded JSON or None) of one API request."""
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if token:
-            req.add_header("Authorization", "Bearer " + token)
-        try:
-            with urllib.request.urlopen(req, timeout=WAIT_S) as res:
-                raw = res.read()
-                status, headers = res.status, res.headers
-        except urllib.error.HTTPError as e:
-            raw, status, headers = e.read(), e.code, e.headers
-        ctype = headers.get("Content-Type", "")
-        return status, headers, json.loads(raw) if raw and "json" in ctype else None
-
-    def ok(self, method, path, body=None, want=(200,)):
-        status, _, data = self.call(method, path, body)
-        if status not in want:
-            raise AssertionError("%s %s -> %d %r" % (method, path, status, data))
-        return data
+WAIT_S = 30 * harness.SLOW
 
 
 def start_browser(workdir):
@@ -125,12 +33,16 @@ def start_browser(workdir):
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
 
 
-class DashboardBrowserTest(unittest.TestCase):
+class BrowserCase(unittest.TestCase):
+    """One daemon and one browser for the tests of a class."""
+    CONFIG = ""
+    TOKEN = None
+
     @classmethod
     def setUpClass(cls):
-        os.makedirs(TMP_ROOT, exist_ok=True)
-        cls.workdir = tempfile.mkdtemp(prefix="dashboard_browser_", dir=TMP_ROOT)
-        cls.daemon = Daemon(cls.workdir, "; the dashboard browser test: defaults only\n")
+        cls.workdir = harness.new_dir("dashboard_browser")
+        cls.daemon = harness.Daemon(cls.CONFIG, token=cls.TOKEN, directory=cls.workdir).start()
+        cls.base = "http://127.0.0.1:%d" % cls.daemon.port
         try:
             cls.driver = start_browser(cls.workdir)
         except Exception:
@@ -140,9 +52,11 @@ class DashboardBrowserTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.driver.quit()
-        cls.daemon.stop()
+        rc = cls.daemon.stop()
         # keep the screenshot and the daemon's output, not the browser's profile
         shutil.rmtree(os.path.join(cls.workdir, "profile"), ignore_errors=True)
+        if rc != 0:
+            raise AssertionError("chore serve exited %d; stderr: %s" % (rc, cls.daemon.log()))
 
     # ---- helpers ----
 
@@ -157,7 +71,7 @@ class DashboardBrowserTest(unittest.TestCase):
             return WebDriverWait(self.driver, WAIT_S, poll_frequency=0.1).until(check)
         except TimeoutException:
             self.fail("timed out waiting for " + what + "; daemon stderr:\n"
-                      + self.daemon.stderr_text())
+                      + self.daemon.log())
 
     def css(self, selector):
         return self.driver.find_elements(By.CSS_SELECTOR, selector)
@@ -181,7 +95,7 @@ class DashboardBrowserTest(unittest.TestCase):
         by this test acting as an outside worker."""
         created = self.daemon.ok("POST", "/v1/jobs",
                                  {"name": name, "payload": payload, "max_attempts": 1},
-                                 want=(201,))
+                                 want=201)
         fetched = self.daemon.ok("POST", "/v1/fetch", {"names": [name], "max": 1,
                                                        "wait_ms": 5000, "lease_ms": 30000})
         self.assertEqual([j["id"] for j in fetched["jobs"]], [created["id"]])
@@ -193,7 +107,7 @@ class DashboardBrowserTest(unittest.TestCase):
 
     def completed_job(self, name):
         created = self.daemon.ok("POST", "/v1/jobs", {"name": name, "payload": {"n": 1}},
-                                 want=(201,))
+                                 want=201)
         fetched = self.daemon.ok("POST", "/v1/fetch", {"names": [name], "max": 1,
                                                        "wait_ms": 5000, "lease_ms": 30000})
         token = fetched["jobs"][0]["token"]
@@ -209,21 +123,27 @@ class DashboardBrowserTest(unittest.TestCase):
         severe = [e for e in entries if e.get("level") == "SEVERE"]
         self.assertEqual(severe, [], "console errors in the page")
 
-    def save_screenshot(self):
+    def save_screenshot(self, name):
         """The whole page, for a person to look at (left in the test's temp dir)."""
         height = self.driver.execute_script("return document.documentElement.scrollHeight")
         self.driver.set_window_size(1400, max(1000, int(height) + 150))
-        path = os.path.join(self.workdir, "dashboard.png")
+        path = os.path.join(self.workdir, name)
         self.assertTrue(self.driver.save_screenshot(path))
+        self.driver.set_window_size(1400, 1000)
         print("screenshot:", path)
 
-    # ---- the tests (one browser session; they run in name order) ----
+
+
+class DashboardBrowserTest(BrowserCase):
+    """The dashboard of a daemon without a token. The tests share one browser
+    session and one store, and run in name order."""
+    CONFIG = "; the dashboard browser test: defaults only\n"
 
     def test_1_csp_and_assets_are_served(self):
-        status, headers, _ = self.daemon.call("GET", "/")
+        status, headers, _ = self.daemon.request("GET", "/")
         self.assertEqual(status, 200)
-        self.assertTrue(headers.get("Content-Type", "").startswith("text/html"))
-        csp = headers.get("Content-Security-Policy")
+        self.assertTrue(headers.get("content-type", "").startswith("text/html"))
+        csp = headers.get("content-security-policy")
         self.assertIsNotNone(csp, "no Content-Security-Policy on /")
         for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'",
                           "frame-ancestors 'none'"):
@@ -232,12 +152,12 @@ class DashboardBrowserTest(unittest.TestCase):
         self.assertNotIn("unsafe-eval", csp)
         for path, ctype in (("/assets/app.js", "text/javascript"),
                             ("/assets/style.css", "text/css")):
-            status, headers, _ = self.daemon.call("GET", path)
+            status, headers, _ = self.daemon.request("GET", path)
             self.assertEqual(status, 200, path)
-            self.assertTrue(headers.get("Content-Type", "").startswith(ctype), path)
-        status, _, _ = self.daemon.call("GET", "/assets/../index.html")
+            self.assertTrue(headers.get("content-type", "").startswith(ctype), path)
+        status, _, _ = self.daemon.request("GET", "/assets/../index.html")
         self.assertNotEqual(status, 200)
-        status, _, _ = self.daemon.call("GET", "/assets/nope.js")
+        status, _, _ = self.daemon.request("GET", "/assets/nope.js")
         self.assertEqual(status, 404)
 
     def test_2_discarded_job_detail_and_retry(self):
@@ -247,7 +167,7 @@ class DashboardBrowserTest(unittest.TestCase):
                        {"cron": "0 3 * * *", "job": "dash-report", "zone": "Europe/Paris"})
 
         d = self.driver
-        d.get(self.daemon.base + "/")
+        d.get(self.base + "/")
         self.wait_for(lambda _: self.text_of("#counts [data-state=discarded] .n") == "1",
                       "the discarded count to show 1")
         self.assertEqual(self.text_of("#counts [data-state=completed] .n"), "1")
@@ -298,14 +218,15 @@ class DashboardBrowserTest(unittest.TestCase):
             self.assertEqual(len(rows), 1, loop["name"])
 
         self.assert_no_console_errors()
+        self.save_screenshot("dashboard.png")
 
     def test_3_filter_by_name_and_page_with_the_cursor(self):
         ids = self.daemon.ok("POST", "/v1/jobs/bulk",
                              {"jobs": [{"name": "dash-bulk", "payload": {"i": i}}
-                                       for i in range(30)]}, want=(201,))["ids"]
+                                       for i in range(30)]}, want=201)["ids"]
         self.assertEqual(len(ids), 30)
         d = self.driver
-        d.get(self.daemon.base + "/")
+        d.get(self.base + "/")
         self.wait_for(lambda _: self.css("#jobs tbody tr"), "the job list")
         d.find_element(By.ID, "filter-name").send_keys("dash-bulk")
         rows_sel = "#jobs tbody tr"
@@ -326,7 +247,51 @@ class DashboardBrowserTest(unittest.TestCase):
         self.click("#prev-page", "a click on Previous")
         self.wait_for(lambda _: page_ids() == first, "the first page again")
         self.assert_no_console_errors()
-        self.save_screenshot()
+        self.save_screenshot("dashboard_paged.png")
+
+
+class DashboardTokenTest(BrowserCase):
+    """A daemon with a token: the page asks for it, keeps it for the session
+    and sends it; a wrong one is asked for again."""
+    TOKEN = "dash-s3cret-token"
+    CONFIG = "[chore]\ntoken = " + TOKEN + "\n"
+
+    def test_asks_for_the_token_and_uses_it(self):
+        status, _, _ = self.daemon.request("GET", "/v1/stats", token="wrong")
+        self.assertEqual(status, 401)
+        self.discarded_job("dash-tok", {"n": 1})
+
+        d = self.driver
+        d.get(self.base + "/")
+        self.wait_for(lambda _: d.find_element(By.ID, "token-form").is_displayed(),
+                      "the token form")
+        self.assertEqual(self.css("#jobs tbody tr"), [])
+
+        d.find_element(By.ID, "token").send_keys("wrong")
+        self.click("#token-form button[type=submit]", "a click on Use token")
+        self.wait_for(lambda _: d.find_element(By.ID, "token-form").is_displayed(),
+                      "the token form again after a wrong token")
+        self.assertIsNone(d.execute_script("return sessionStorage.getItem('chore.token')"))
+
+        d.find_element(By.ID, "token").send_keys(self.TOKEN)
+        self.click("#token-form button[type=submit]", "a click on Use token")
+        self.wait_for(lambda _: self.text_of("#counts [data-state=discarded] .n") == "1",
+                      "the counts, fetched with the token")
+        self.assertFalse(d.find_element(By.ID, "token-form").is_displayed())
+        self.assertEqual(d.execute_script("return sessionStorage.getItem('chore.token')"),
+                         self.TOKEN)
+        # the token lasts for the session: a reload needs no form
+        d.refresh()
+        self.wait_for(lambda _: self.text_of("#counts [data-state=discarded] .n") == "1",
+                      "the counts after a reload")
+        self.assertFalse(d.find_element(By.ID, "token-form").is_displayed())
+        # the only console errors are the refused calls
+        try:
+            entries = d.get_log("browser")
+        except Exception:
+            entries = []
+        other = [e for e in entries if e.get("level") == "SEVERE" and "401" not in e["message"]]
+        self.assertEqual(other, [])
 
 
 if __name__ == "__main__":

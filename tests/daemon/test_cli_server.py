@@ -103,6 +103,19 @@ class ServerMode(unittest.TestCase):
         self.assertIn("(more: older jobs have ids below %d)" % ids[3], table[3])
         self.fails(2, "jobs", "--state", "nope")
 
+    def test_jobs_past_one_page(self):
+        # the API gives at most 1000 jobs a request: the CLI follows the cursor
+        ids = self.d.ok("POST", "/v1/jobs/bulk",
+                        {"jobs": [{"name": "cs.many", "payload": {"i": i}}
+                                  for i in range(1005)]}, want=201)["ids"]
+        listed = json.loads(self.ok("jobs", "--name", "cs.many", "--limit", "1003", "--json"))
+        self.assertEqual([j["id"] for j in listed["jobs"]], sorted(ids, reverse=True)[:1003])
+        self.assertEqual(listed["next_cursor"], sorted(ids, reverse=True)[1002])
+        everything = json.loads(self.ok("jobs", "--name", "cs.many", "--limit", "5000",
+                                        "--json"))
+        self.assertEqual(len(everything["jobs"]), 1005)
+        self.assertIsNone(everything["next_cursor"])
+
     def test_retry_cancel(self):
         jid = int(self.ok("enqueue", "cs.rc"))
         self.assertEqual(self.ok("cancel", str(jid)), "job %d cancelled\n" % jid)

@@ -1,8 +1,10 @@
 /*
- * admin_cmds.c — the store-direct admin commands of `chore`: enqueue,
- * jobs, job, retry and cancel. Each opens the store named by --store
- * (default sqlite:chore.db) through the public API without starting any
- * thread, does one thing, and closes it.
+ * admin_cmds.c — the admin commands of `chore`: enqueue, jobs, job, retry
+ * and cancel. Each opens the store named by --store (default
+ * sqlite:chore.db) through the public API without starting any thread,
+ * does one thing, and closes it; or, with --server URL, does the same
+ * through a running daemon's HTTP API (remote_jobs.c), whose answers come
+ * back as the same structs, printed by the same code.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -12,6 +14,7 @@
 
 #include "chore.h"
 #include "cli_util.h"
+#include "remote.h"
 
 /* ---------------------------------------------------------------- JSON */
 
@@ -38,6 +41,7 @@ static json_t *job_json(const chore_job_info *j, bool with_errors)
     json_object_set_new(o, "attempted_at", cli_instant_json(j->attempted_at_ms));
     json_object_set_new(o, "finished_at", cli_instant_json(j->finished_at_ms));
     json_object_set_new(o, "lease_until", cli_instant_json(j->lease_until_ms));
+    json_object_set_new(o, "result", cli_payload_json(j->result));
     if (with_errors) {
         json_t *errors = json_array();
         for (size_t i = 0; i < j->n_errors; i++) {
@@ -57,12 +61,13 @@ static json_t *job_json(const chore_job_info *j, bool with_errors)
 
 int cli_cmd_enqueue(int argc, char **argv)
 {
-    const char *store_url = CLI_DEFAULT_STORE, *at = NULL, *in = NULL;
+    cli_target t = {0};
+    const char *at = NULL, *in = NULL;
     const char *positional[2] = {NULL, NULL};
     int n_positional = 0;
     chore_enqueue_opts opts = {0};
     const cli_flag flags[] = {
-        CLI_STRING("--store", &store_url),
+        CLI_TARGET_FLAGS(&t),
         CLI_STRING("--at", &at),
         CLI_STRING("--in", &in),
         CLI_STRING("--queue", &opts.queue),
@@ -84,12 +89,25 @@ int cli_cmd_enqueue(int argc, char **argv)
     }
     if (in != NULL && !cli_parse_duration_ms(in, &opts.delay_ms))
         return cli_error(CLI_USAGE, "--in: not a duration like 90s, 1h30m or 500ms: '%s'", in);
+    if (cli_target_check("enqueue", &t) != CLI_OK)
+        return CLI_USAGE;
 
+    int64_t id = 0;
+    if (t.server != NULL) {
+        cli_http *h = NULL;
+        bool duplicate = false;
+        int status = cli_http_open(t.server, NULL, &h);
+        if (status == CLI_OK)
+            status = cli_remote_enqueue(h, positional[0], positional[1], &opts, &id, &duplicate);
+        cli_http_close(h);
+        if (status == CLI_OK)
+            printf(duplicate ? "duplicate of %" PRId64 "\n" : "%" PRId64 "\n", id);
+        return status;
+    }
     chore *c = NULL;
-    int status = cli_open_store(store_url, &c);
+    int status = cli_open_store(t.store, &c);
     if (status != CLI_OK)
         return status;
-    int64_t id = 0;
     int rc = chore_enqueue(c, positional[0], positional[1], &opts, &id);
     chore_close(c);
     if (rc == CHORE_DUPLICATE) {
@@ -132,14 +150,42 @@ static void print_job_table(const chore_job_info *items, size_t n)
     }
 }
 
+/* A page of jobs from the store at url. */
+static int store_list(const char *url, const chore_list_query *q, chore_job_info **items,
+                      size_t *n, int64_t *next)
+{
+    chore *c = NULL;
+    int status = cli_open_store(url, &c);
+    if (status != CLI_OK)
+        return status;
+    int rc = chore_job_list(c, q, items, n, next);
+    chore_close(c);
+    if (rc != CHORE_OK)
+        return cli_error(cli_status_for(rc), "jobs: %s", chore_strerror(rc));
+    return CLI_OK;
+}
+
+/* A page of jobs from the daemon at url. */
+static int remote_list(const char *url, const chore_list_query *q, chore_job_info **items,
+                       size_t *n, int64_t *next)
+{
+    cli_http *h = NULL;
+    int status = cli_http_open(url, NULL, &h);
+    if (status == CLI_OK)
+        status = cli_remote_jobs(h, q, items, n, next);
+    cli_http_close(h);
+    return status;
+}
+
 int cli_cmd_jobs(int argc, char **argv)
 {
-    const char *store_url = CLI_DEFAULT_STORE, *state_text = NULL;
+    cli_target t = {0};
+    const char *state_text = NULL;
     chore_list_query q = {.any_state = true, .limit = 100};
     bool json = false;
     const cli_flag flags[] = {
         CLI_BOOL("--json", &json),
-        CLI_STRING("--store", &store_url),
+        CLI_TARGET_FLAGS(&t),
         CLI_STRING("--state", &state_text),
         CLI_STRING("--name", &q.name),
         CLI_INT("--limit", &q.limit, 1, 10000, NULL),
@@ -156,18 +202,16 @@ int cli_cmd_jobs(int argc, char **argv)
         q.state = (int)state;
         q.any_state = false;
     }
+    if (cli_target_check("jobs", &t) != CLI_OK)
+        return CLI_USAGE;
 
-    chore *c = NULL;
-    int status = cli_open_store(store_url, &c);
-    if (status != CLI_OK)
-        return status;
     chore_job_info *items = NULL;
     size_t n = 0;
     int64_t next = 0;
-    int rc = chore_job_list(c, &q, &items, &n, &next);
-    chore_close(c);
-    if (rc != CHORE_OK)
-        return cli_error(cli_status_for(rc), "jobs: %s", chore_strerror(rc));
+    int status = t.server != NULL ? remote_list(t.server, &q, &items, &n, &next)
+                                  : store_list(t.store, &q, &items, &n, &next);
+    if (status != CLI_OK)
+        return status;
 
     if (json) {
         json_t *root = json_object(), *arr = json_array();
@@ -181,7 +225,10 @@ int cli_cmd_jobs(int argc, char **argv)
         if (next > 0)
             printf("(more: older jobs have ids below %" PRId64 ")\n", next);
     }
-    chore_job_list_free(items, n);
+    if (t.server != NULL)
+        cli_job_list_free(items, n);
+    else
+        chore_job_list_free(items, n);
     return status;
 }
 
@@ -214,6 +261,8 @@ static void print_job_detail(const chore_job_info *j)
         printf("%-13s none\n", "timeout:");
     printf("%-13s %s\n", "unique key:", j->unique_key != NULL ? j->unique_key : "-");
     printf("%-13s %s\n", "payload:", j->payload != NULL ? j->payload : "");
+    if (j->result != NULL)
+        printf("%-13s %s\n", "result:", j->result);
     print_instant("created at:", j->created_at_ms);
     print_instant("run at:", j->run_at_ms);
     print_instant("attempted at:", j->attempted_at_ms);
@@ -228,16 +277,17 @@ static void print_job_detail(const chore_job_info *j)
     }
 }
 
-/* Parse "ID [--store URL] [--json]" (json may be NULL: no --json allowed). */
-static int parse_id_args(const char *cmd, int argc, char **argv, int64_t *id,
-                         const char **store_url, bool *json)
+/* Parse "ID [--store URL | --server URL] [--json]" (json may be NULL: no
+ * --json allowed). */
+static int parse_id_args(const char *cmd, int argc, char **argv, int64_t *id, cli_target *t,
+                         bool *json)
 {
     const char *id_text = NULL;
     const cli_flag flags[] = {
-        CLI_STRING("--store", store_url),
+        CLI_TARGET_FLAGS(t),
         CLI_BOOL("--json", json),
     };
-    size_t n_flags = json != NULL ? 2 : 1;
+    size_t n_flags = json != NULL ? 3 : 2;
     int n = 0;
     if (cli_parse_args(cmd, argc, argv, flags, n_flags, &id_text, 1, &n) != CLI_OK)
         return CLI_USAGE;
@@ -245,30 +295,44 @@ static int parse_id_args(const char *cmd, int argc, char **argv, int64_t *id,
         return cli_error(CLI_USAGE, "%s: missing job ID", cmd);
     if (!cli_parse_int64(id_text, 1, INT64_MAX, id))
         return cli_error(CLI_USAGE, "%s: not a job id: '%s'", cmd, id_text);
-    return CLI_OK;
+    return cli_target_check(cmd, t);
 }
 
 int cli_cmd_job(int argc, char **argv)
 {
-    const char *store_url = CLI_DEFAULT_STORE;
+    cli_target t = {0};
     bool json = false;
     int64_t id = 0;
-    int status = parse_id_args("job", argc, argv, &id, &store_url, &json);
+    int status = parse_id_args("job", argc, argv, &id, &t, &json);
     if (status != CLI_OK)
         return status;
-    chore *c = NULL;
-    if ((status = cli_open_store(store_url, &c)) != CLI_OK)
-        return status;
     chore_job_info *info = NULL;
-    int rc = chore_job_get(c, id, &info);
-    chore_close(c);
-    if (rc != CHORE_OK)
-        return cli_error(cli_status_for(rc), "job %" PRId64 ": %s", id, chore_strerror(rc));
+    if (t.server != NULL) {
+        cli_http *h = NULL;
+        char what[48];
+        snprintf(what, sizeof what, "job %" PRId64, id);
+        if ((status = cli_http_open(t.server, NULL, &h)) == CLI_OK)
+            status = cli_remote_job(h, what, id, &info);
+        cli_http_close(h);
+    } else {
+        chore *c = NULL;
+        if ((status = cli_open_store(t.store, &c)) != CLI_OK)
+            return status;
+        int rc = chore_job_get(c, id, &info);
+        chore_close(c);
+        if (rc != CHORE_OK)
+            return cli_error(cli_status_for(rc), "job %" PRId64 ": %s", id, chore_strerror(rc));
+    }
+    if (status != CLI_OK)
+        return status;
     if (json)
         status = cli_print_json(job_json(info, true));
     else
         print_job_detail(info);
-    chore_job_info_free(info);
+    if (t.server != NULL)
+        cli_job_info_free(info);
+    else
+        chore_job_info_free(info);
     return status;
 }
 
@@ -278,13 +342,22 @@ int cli_cmd_job(int argc, char **argv)
 static int admin_change(const char *cmd, int (*change)(chore *, int64_t), const char *done,
                         int argc, char **argv)
 {
-    const char *store_url = CLI_DEFAULT_STORE;
+    cli_target t = {0};
     int64_t id = 0;
-    int status = parse_id_args(cmd, argc, argv, &id, &store_url, NULL);
+    int status = parse_id_args(cmd, argc, argv, &id, &t, NULL);
     if (status != CLI_OK)
         return status;
+    if (t.server != NULL) {
+        cli_http *h = NULL;
+        if ((status = cli_http_open(t.server, NULL, &h)) == CLI_OK)
+            status = cli_remote_job_change(h, cmd, cmd, id); /* the route is the command */
+        cli_http_close(h);
+        if (status == CLI_OK)
+            printf("job %" PRId64 " %s\n", id, done);
+        return status;
+    }
     chore *c = NULL;
-    if ((status = cli_open_store(store_url, &c)) != CLI_OK)
+    if ((status = cli_open_store(t.store, &c)) != CLI_OK)
         return status;
     int rc = change(c, id);
     if (rc == CHORE_ESTATE) {

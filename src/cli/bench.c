@@ -36,6 +36,7 @@
 
 #include "chore.h"
 #include "bench_schedules.h"
+#include "bench_server.h"
 #include "cli_util.h"
 
 enum {
@@ -48,6 +49,7 @@ enum {
     STALL_SECONDS = 120,         /* give up when no job finishes for this long */
 };
 #define DEFAULT_JOBS 1000000
+#define DEFAULT_REQUESTS 20000 /* --server */
 
 #define NOOP_JOB "bench.noop"
 #define SINGLE_JOB "bench.single"
@@ -64,6 +66,9 @@ typedef struct bench_cfg {
     const char *reopen_url; /* phase 5 */
     bool json;
     bool progress; /* phase names on stderr */
+    const char *server;  /* --server: measure a daemon instead (bench_server.c) */
+    int64_t requests;    /* --server: enqueues; 0 = not given */
+    int connections;     /* --server: 0 = not given */
 } bench_cfg;
 
 /* The figures. */
@@ -109,8 +114,9 @@ static const char *durability_name(chore_durability d)
     return d == CHORE_DURABLE_PROCESS ? "process" : "full";
 }
 
-/* Parse the flags bench and its reopen child share into b. --json comes
- * last in the table: the reopen child leaves it out. Returns an exit status. */
+/* Parse the flags bench and its reopen child share into b. The reopen
+ * child takes the first five (--json and the --server ones are the
+ * parent's). Returns an exit status. */
 static int parse_bench_args(const char *cmd, int argc, char **argv, bench_cfg *b, bool reopen)
 {
     int durability = (int)b->durability;
@@ -121,8 +127,11 @@ static int parse_bench_args(const char *cmd, int argc, char **argv, bench_cfg *b
         CLI_STRING("--store", reopen ? &b->reopen_url : &b->store_url),
         CLI_CHOICE("--durability", &durability, durability_names, "expected full or process"),
         CLI_BOOL("--json", &b->json),
+        CLI_STRING("--server", &b->server),
+        CLI_INT64("--requests", &b->requests, 1, 100000000, NULL),
+        CLI_INT("--connections", &b->connections, 1, 256, NULL),
     };
-    size_t n_flags = CLI_COUNT(flags) - (reopen ? 1 : 0);
+    size_t n_flags = reopen ? 5 : CLI_COUNT(flags); /* see above */
     if (cli_parse_args(cmd, argc, argv, flags, n_flags, NULL, 0, NULL) != CLI_OK)
         return CLI_USAGE;
     b->durability = (chore_durability)durability;
@@ -624,6 +633,14 @@ int cli_cmd_bench(int argc, char **argv)
     };
     if (parse_bench_args("bench", argc, argv, &b, false) != CLI_OK)
         return CLI_USAGE;
+    if (b.server != NULL) {
+        if (b.store_url != NULL)
+            return cli_error(CLI_USAGE, "bench: give --store or --server, not both");
+        return cli_bench_server(b.server, b.requests > 0 ? b.requests : DEFAULT_REQUESTS,
+                                b.connections > 0 ? b.connections : SINGLE_THREADS, b.json);
+    }
+    if (b.requests > 0 || b.connections > 0)
+        return cli_error(CLI_USAGE, "bench: --requests and --connections go with --server");
     b.progress = !b.json && isatty(STDERR_FILENO);
 
     char dir[512] = "", main_db[600] = "", reopen_db[600] = "";

@@ -38,6 +38,17 @@ int cli_status_for(int rc)
     return rc == CHORE_EINVAL || rc == CHORE_EJSON ? CLI_USAGE : CLI_FAIL;
 }
 
+int cli_target_check(const char *cmd, cli_target *t)
+{
+    if (t->store != NULL && t->server != NULL)
+        return cli_error(CLI_USAGE, "%s: give --store or --server, not both", cmd);
+    if (t->server != NULL && t->server[0] == '\0')
+        return cli_error(CLI_USAGE, "--server: needs a URL like http://127.0.0.1:7700");
+    if (t->store == NULL)
+        t->store = CLI_DEFAULT_STORE;
+    return CLI_OK;
+}
+
 int cli_open_store(const char *url, chore **out)
 {
     chore_config cfg = {.store = url, .workers = 1};

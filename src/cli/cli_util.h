@@ -77,6 +77,22 @@ typedef struct cli_flag {
 int cli_parse_args(const char *cmd, int argc, char **argv, const cli_flag *flags, size_t n_flags,
                    const char **positional, int max_positional, int *n_positional);
 
+/*
+ * Where a store command works: on a store it opens itself (--store URL),
+ * or through a running daemon's HTTP API (--server URL). Give both flags
+ * to cli_parse_args with CLI_TARGET_FLAGS, then call cli_target_check.
+ */
+typedef struct cli_target {
+    const char *store;  /* --store, or CLI_DEFAULT_STORE once checked */
+    const char *server; /* --server; NULL: store mode */
+} cli_target;
+
+#define CLI_TARGET_FLAGS(t) CLI_STRING("--store", &(t)->store), CLI_STRING("--server", &(t)->server)
+
+/* Refuse --store with --server (CLI_USAGE, reported, naming cmd); else
+ * default the store and return CLI_OK. */
+int cli_target_check(const char *cmd, cli_target *t);
+
 /* The exit status for a failed library call (a CHORE_* code): CLI_USAGE
  * for bad input (CHORE_EINVAL, CHORE_EJSON), else CLI_FAIL. */
 int cli_status_for(int rc);
@@ -125,6 +141,7 @@ int cli_cmd_job(int argc, char **argv);          /* admin_cmds.c */
 int cli_cmd_retry(int argc, char **argv);        /* admin_cmds.c */
 int cli_cmd_cancel(int argc, char **argv);       /* admin_cmds.c */
 int cli_cmd_bench(int argc, char **argv);        /* bench.c */
+int cli_cmd_loops(int argc, char **argv);        /* loops_cmd.c */
 /* The hidden child of `chore bench` that measures a reopen (bench.c). */
 int cli_cmd_bench_reopen(int argc, char **argv);
 #define CLI_BENCH_REOPEN_CMD "__bench-reopen"

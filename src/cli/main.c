@@ -1,8 +1,8 @@
 /*
  * main.c — the `chore` command: picks the subcommand and prints usage.
  * The subcommands live in admin_cmds.c (enqueue, jobs, job, retry,
- * cancel), bench.c (bench), cron_cmds.c (cron) and src/daemon/serve.c
- * (serve). Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad
+ * cancel), bench.c (bench), cron_cmds.c (cron), loops_cmd.c (loops)
+ * and src/daemon/serve.c (serve). Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad
  * input, with a one-line reason on stderr.
  */
 #include <stdio.h>
@@ -28,6 +28,8 @@ static const char usage_text[] =
     "  bench [--jobs N] [--workers N] [--fetch-batch N] [--durability full|process]\n"
     "        [--store URL] [--json]\n"
     "                          measure throughput, latency and memory\n"
+    "  bench --server URL [--requests N] [--connections N] [--json]\n"
+    "                          measure a running daemon's HTTP API\n"
     "  bench schedules [--schedules N] [--seconds S] [--workers N] [--json]\n"
     "                          slot-to-start delay of every-second schedules\n"
     "  cron next EXPR [--tz ZONE] [--from RFC3339] [--count N] [--explain]\n"
@@ -41,12 +43,15 @@ static const char usage_text[] =
     "  cron rm NAME            remove a schedule (its jobs stay)\n"
     "  cron pause NAME         stop firing a schedule\n"
     "  cron resume NAME        fire a paused schedule again\n"
+    "  loops [--json] [--server URL]\n"
+    "                          health of every loop of a running daemon\n"
     "  serve [--config FILE] [--store URL] [--listen HOST:PORT]\n"
     "                          run the daemon: workers, schedules, the HTTP API\n"
     "  version                 print the version\n"
     "  help                    print this text\n"
     "\n"
-    "Store commands take --store URL (default " CLI_DEFAULT_STORE ").\n"
+    "Store commands take --store URL (default " CLI_DEFAULT_STORE "), or --server URL\n"
+    "to go through a running daemon's HTTP API (token from $CHORE_TOKEN).\n"
     "Durations: 90s, 1h30m, 500ms, 2d. Instants: RFC 3339, e.g. 2024-05-01T12:00:00Z.\n";
 
 typedef struct command {
@@ -62,6 +67,7 @@ static const command commands[] = {
     {"cancel", cli_cmd_cancel},
     {"bench", cli_cmd_bench},
     {"cron", cli_cmd_cron},
+    {"loops", cli_cmd_loops},
     {"serve", cli_cmd_serve},
     {CLI_BENCH_REOPEN_CMD, cli_cmd_bench_reopen},
 };

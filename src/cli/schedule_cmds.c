@@ -3,7 +3,9 @@
  * schedules of a store, managed from the command line. Each command opens
  * the store named by --store (default sqlite:chore.db) with chore_open
  * only — never chore_start — does one thing and closes it; a running
- * daemon or program fires the schedules. Every argument is checked before
+ * daemon or program fires the schedules. With --server URL the command
+ * goes through that daemon's HTTP API instead (remote_schedules.c), and
+ * prints the same. Every argument is checked before
  * the store is opened, so bad input (exit 2) stores nothing; a bad
  * expression or zone is reported with chore_cron_parse's own message.
  */
@@ -16,6 +18,7 @@
 #include "chore.h"
 #include "cli/cli_util.h"
 #include "cli/schedule_cmds.h"
+#include "remote.h"
 
 enum {
     MAX_NAME_BYTES = 128, /* the library's limit on schedule, job and queue names */
@@ -109,12 +112,12 @@ static int schedule_exists(chore *c, const char *name, bool *exists)
 
 int cli_cmd_cron_add(int argc, char **argv)
 {
-    const char *store_url = CLI_DEFAULT_STORE;
+    cli_target t = {0};
     const char *positional[5] = {NULL};
     int n_positional = 0, missed = CHORE_MISSED_ONCE, overlap = CHORE_OVERLAP_ALLOW;
     chore_schedule_opts opts = {0};
     const cli_flag flags[] = {
-        CLI_STRING("--store", &store_url),
+        CLI_TARGET_FLAGS(&t),
         CLI_STRING("--tz", &opts.zone),
         CLI_STRING("--queue", &opts.queue),
         CLI_INT("--priority", &opts.priority, INT32_MIN, INT32_MAX, "not an integer"),
@@ -144,7 +147,7 @@ int cli_cmd_cron_add(int argc, char **argv)
                                     "[--queue Q] [--priority N] [--max-attempts N] "
                                     "[--timeout DURATION] [--missed once|skip|each] "
                                     "[--missed-cap N] [--overlap allow|skip|queue-one] "
-                                    "[--store URL]");
+                                    "[--store URL | --server URL]");
     const char *name = positional[0], *expr = positional[1], *job = positional[2];
     const char *payload = positional[3];
     if (!valid_name(name))
@@ -163,12 +166,25 @@ int cli_cmd_cron_add(int argc, char **argv)
         return cli_error(CLI_FAIL, "cron add: out of memory");
     if (rc != CHORE_OK)
         return cli_error(CLI_USAGE, "cron add: %s", err[0] != '\0' ? err : chore_strerror(rc));
+    if (cli_target_check("cron add", &t) != CLI_OK)
+        return CLI_USAGE;
 
+    bool exists = false;
+    if (t.server != NULL) {
+        cli_http *h = NULL;
+        int status = cli_http_open(t.server, NULL, &h);
+        if (status == CLI_OK)
+            status = cli_remote_schedule_put(h, name, expr, job, payload, &opts, &exists);
+        cli_http_close(h);
+        if (status != CLI_OK)
+            return status;
+        printf("%s %s\n", exists ? "updated" : "added", name);
+        return finish_output("cron add", CLI_OK);
+    }
     chore *c = NULL;
-    int status = cli_open_store(store_url, &c);
+    int status = cli_open_store(t.store, &c);
     if (status != CLI_OK)
         return status;
-    bool exists = false;
     rc = schedule_exists(c, name, &exists);
     if (rc == CHORE_OK)
         rc = chore_schedule(c, name, expr, job, payload, &opts);
@@ -227,58 +243,98 @@ static void print_schedule_table(const chore_schedule_info *items, size_t n)
     }
 }
 
-int cli_cmd_cron_list(int argc, char **argv)
+/* Every schedule of the store at url. */
+static int store_list(const char *url, chore_schedule_info **items, size_t *n)
 {
-    const char *store_url = CLI_DEFAULT_STORE;
-    bool json = false;
-    const cli_flag flags[] = {CLI_BOOL("--json", &json), CLI_STRING("--store", &store_url)};
-    if (cli_parse_args("cron list", argc, argv, flags, CLI_COUNT(flags), NULL, 0, NULL) !=
-        CLI_OK)
-        return CLI_USAGE;
     chore *c = NULL;
-    int status = cli_open_store(store_url, &c);
+    int status = cli_open_store(url, &c);
     if (status != CLI_OK)
         return status;
-    chore_schedule_info *items = NULL;
-    size_t n = 0;
-    int rc = chore_schedule_list(c, &items, &n);
+    int rc = chore_schedule_list(c, items, n);
     chore_close(c);
     if (rc != CHORE_OK)
         return cli_error(cli_status_for(rc), "cron list: %s", chore_strerror(rc));
+    return CLI_OK;
+}
+
+/* Every schedule of the daemon at url. */
+static int remote_list(const char *url, chore_schedule_info **items, size_t *n)
+{
+    cli_http *h = NULL;
+    int status = cli_http_open(url, NULL, &h);
+    if (status == CLI_OK)
+        status = cli_remote_schedules(h, "cron list", items, n);
+    cli_http_close(h);
+    return status;
+}
+
+int cli_cmd_cron_list(int argc, char **argv)
+{
+    cli_target t = {0};
+    bool json = false;
+    const cli_flag flags[] = {CLI_BOOL("--json", &json), CLI_TARGET_FLAGS(&t)};
+    if (cli_parse_args("cron list", argc, argv, flags, CLI_COUNT(flags), NULL, 0, NULL) !=
+            CLI_OK ||
+        cli_target_check("cron list", &t) != CLI_OK)
+        return CLI_USAGE;
+    chore_schedule_info *items = NULL;
+    size_t n = 0;
+    int status = t.server != NULL ? remote_list(t.server, &items, &n) : store_list(t.store, &items, &n);
+    if (status != CLI_OK)
+        return status;
     if (json) {
         json_t *root = json_object(), *arr = json_array();
         if (root == NULL || arr == NULL) {
             json_decref(root);
             json_decref(arr);
-            chore_schedule_list_free(items, n);
-            return cli_error(CLI_FAIL, "out of memory");
+            status = cli_error(CLI_FAIL, "out of memory");
+        } else {
+            for (size_t i = 0; i < n; i++)
+                json_array_append_new(arr, schedule_json(&items[i]));
+            json_object_set_new(root, "schedules", arr);
+            status = cli_print_json(root);
         }
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, schedule_json(&items[i]));
-        json_object_set_new(root, "schedules", arr);
-        status = cli_print_json(root);
     } else {
         print_schedule_table(items, n);
     }
-    chore_schedule_list_free(items, n);
+    if (t.server != NULL)
+        cli_schedule_list_free(items, n);
+    else
+        chore_schedule_list_free(items, n);
     return finish_output("cron list", status);
 }
 
 /* ---------------------------------------------------------------- rm, pause, resume */
 
-/* Parse "NAME [--store URL]", open the store, run `change` on NAME and
- * print "<done> NAME". An unknown schedule is a runtime failure (exit 1). */
+/* Parse "NAME [--store URL | --server URL]", run `change` (or the route
+ * `action`, NULL for DELETE, on a daemon) on NAME and print "<done> NAME".
+ * An unknown schedule is a runtime failure (exit 1); a daemon's 404 is an
+ * exit 2, as for every 4xx answer. */
 static int schedule_change(const char *cmd, int (*change)(chore *, const char *),
-                           const char *done, int argc, char **argv)
+                           const char *action, const char *done, int argc, char **argv)
 {
-    const char *store_url = CLI_DEFAULT_STORE, *name = NULL;
-    const cli_flag flags[] = {CLI_STRING("--store", &store_url)};
+    cli_target t = {0};
+    const char *name = NULL;
+    const cli_flag flags[] = {CLI_TARGET_FLAGS(&t)};
     if (cli_parse_args(cmd, argc, argv, flags, CLI_COUNT(flags), &name, 1, NULL) != CLI_OK)
         return CLI_USAGE;
     if (name == NULL || name[0] == '\0')
         return cli_error(CLI_USAGE, "%s: missing schedule NAME", cmd);
+    if (cli_target_check(cmd, &t) != CLI_OK)
+        return CLI_USAGE;
+    int status;
+    if (t.server != NULL) {
+        cli_http *h = NULL;
+        if ((status = cli_http_open(t.server, NULL, &h)) == CLI_OK)
+            status = cli_remote_schedule_change(h, cmd, action, name);
+        cli_http_close(h);
+        if (status != CLI_OK)
+            return status;
+        printf("%s %s\n", done, name);
+        return finish_output(cmd, CLI_OK);
+    }
     chore *c = NULL;
-    int status = cli_open_store(store_url, &c);
+    status = cli_open_store(t.store, &c);
     if (status != CLI_OK)
         return status;
     int rc = change(c, name);
@@ -293,15 +349,15 @@ static int schedule_change(const char *cmd, int (*change)(chore *, const char *)
 
 int cli_cmd_cron_rm(int argc, char **argv)
 {
-    return schedule_change("cron rm", chore_unschedule, "removed", argc, argv);
+    return schedule_change("cron rm", chore_unschedule, NULL, "removed", argc, argv);
 }
 
 int cli_cmd_cron_pause(int argc, char **argv)
 {
-    return schedule_change("cron pause", chore_schedule_pause, "paused", argc, argv);
+    return schedule_change("cron pause", chore_schedule_pause, "pause", "paused", argc, argv);
 }
 
 int cli_cmd_cron_resume(int argc, char **argv)
 {
-    return schedule_change("cron resume", chore_schedule_resume, "resumed", argc, argv);
+    return schedule_change("cron resume", chore_schedule_resume, "resume", "resumed", argc, argv);
 }

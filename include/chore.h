@@ -198,7 +198,12 @@ int chore_job_snooze(chore_job *job, int64_t delay_ms);
  * handler returns CHORE_OK); a later call replaces it. CHORE_EJSON when it
  * is not JSON, CHORE_EINVAL when NULL or longer than 1 MiB. */
 int chore_job_set_result(chore_job *job, const char *result_json);
-/* True once the handler should return early: its timeout passed or the instance is stopping. */
+/*
+ * True once the handler should return early: the job's timeout passed, or
+ * the instance stopped and the grace it gave running handlers ran out (the
+ * job was given back). A graceful stop does not ask handlers to stop: they
+ * get the whole grace to finish, as with Sidekiq's and River's soft stops.
+ */
 bool chore_job_should_stop(const chore_job *job);
 
 /*

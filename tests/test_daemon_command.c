@@ -345,16 +345,37 @@ static void test_stop_ends_long_commands(void **state)
     int64_t id = enqueue(&fx, "long", NULL, 0);
     pid_t pid = read_pid(pidfile);
     int64_t t0 = mono_ms();
-    assert_int_equal(chore_stop(fx.c, 10000), CHORE_OK);
+    /* The grace runs out: the job goes back unworked, its command is ended. */
+    assert_int_equal(chore_stop(fx.c, 300), CHORE_ETIMEDOUT);
     assert_true(mono_ms() - t0 < 5000);
     wait_gone(pid);
     chore_job_info *info = NULL;
     assert_int_equal(chore_job_get(fx.c, id, &info), CHORE_OK);
-    assert_int_equal(info->state, CHORE_SCHEDULED); /* retried after the restart */
-    assert_int_equal(info->n_errors, 1);
-    assert_string_equal(info->errors[0].error,
-                        "stopped (the daemon is stopping or the job timed out): "
-                        "killed by signal SIGTERM");
+    assert_int_equal(info->state, CHORE_AVAILABLE); /* worked again after a restart */
+    assert_int_equal(info->attempt, 0);
+    assert_int_equal(info->n_errors, 0);
+    chore_job_info_free(info);
+    finish(&fx);
+}
+
+static void test_stop_lets_commands_finish_within_the_grace(void **state)
+{
+    (void)state;
+    char pidfile[600], ini[1000];
+    snprintf(pidfile, sizeof pidfile, "%s/short.pid", test_tmpdir());
+    snprintf(ini, sizeof ini, "[job short]\ncommand = echo $$ > %s; sleep 0.5; echo done\n",
+             pidfile);
+    fixture fx = {0};
+    start(&fx, ini);
+    int64_t id = enqueue(&fx, "short", NULL, 0);
+    read_pid(pidfile); /* it runs */
+    assert_int_equal(chore_stop(fx.c, 10000), CHORE_OK);
+    chore_job_info *info = NULL;
+    assert_int_equal(chore_job_get(fx.c, id, &info), CHORE_OK);
+    assert_int_equal(info->state, CHORE_COMPLETED);
+    json_t *v = result_of(info);
+    assert_string_equal(str_field(v, "stdout"), "done\n");
+    json_decref(v);
     chore_job_info_free(info);
     finish(&fx);
 }
@@ -382,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_output_keeps_last_64k),
         cmocka_unit_test(test_reload_adds_and_removes),
         cmocka_unit_test(test_stop_ends_long_commands),
+        cmocka_unit_test(test_stop_lets_commands_finish_within_the_grace),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

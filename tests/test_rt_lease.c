@@ -193,6 +193,24 @@ static void deferred_jobs_complete_fail_or_time_out(void **state)
     probe_destroy(&p);
 }
 
+static void *stop_gracefully(void *arg)
+{
+    assert_int_equal(chore_stop(arg, WAIT_MS), CHORE_OK);
+    return NULL;
+}
+
+/* Wait until chore_stop has begun: nothing more is claimed. */
+static void wait_stopping(chore *c)
+{
+    int64_t deadline = real_now_ms() + WAIT_MS;
+    pthread_mutex_lock(&c->mu);
+    while (!c->stopping && real_now_ms() < deadline)
+        real_wait(&c->idle_cond, &c->mu, deadline);
+    bool stopping = c->stopping;
+    pthread_mutex_unlock(&c->mu);
+    assert_true(stopping);
+}
+
 static void graceful_stop_lets_handlers_finish(void **state)
 {
     (void)state;
@@ -209,9 +227,13 @@ static void graceful_stop_lets_handlers_finish(void **state)
     for (int i = 0; i < 5; i++)
         assert_int_equal(chore_enqueue(f.c, "g", NULL, NULL, &ids[i]), CHORE_OK);
     probe_wait_blocked(&p, 1);
-    assert_int_equal(chore_stop(f.c, WAIT_MS), CHORE_OK);
+    pthread_t stopper;
+    assert_int_equal(pthread_create(&stopper, NULL, stop_gracefully, f.c), 0);
+    wait_stopping(f.c);
+    probe_release(&p); /* it finishes within the grace, never told to stop */
+    assert_int_equal(pthread_join(stopper, NULL), 0);
     assert_int_equal(probe_calls(&p), 1);
-    assert_true(p.stop_seen[0]);
+    assert_false(p.stop_seen[0]);
     assert_int_equal(fixture_state(&f, p.ids[0]), CHORE_COMPLETED);
     int64_t counts[CHORE_STATE_COUNT];
     assert_int_equal(chore_count_by_state(f.c, counts), CHORE_OK);
@@ -250,6 +272,7 @@ static void stop_after_grace_gives_running_jobs_back(void **state)
     chore_job_info_free(info);
     probe_release(&p); /* chore_close waits for this handler */
     fixture_close(&f);
+    assert_true(p.stop_seen[0]); /* the grace ran out: told to stop */
     probe_destroy(&p);
 }
 

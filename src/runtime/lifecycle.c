@@ -97,6 +97,7 @@ int rt_stop(chore *c, int64_t grace_ms)
     c->accepting = false;
     c->stopping = true;
     rt_wake_fetchers(c);
+    pthread_cond_broadcast(&c->idle_cond); /* for those waiting for the stop to begin */
     while (c->queue_head != NULL) { /* claimed but never started */
         chore_job *job = c->queue_head;
         c->queue_head = job->next;

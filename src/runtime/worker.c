@@ -61,7 +61,7 @@ bool chore_job_should_stop(const chore_job *job)
 {
     chore *c = job->owner;
     pthread_mutex_lock(&c->mu);
-    bool stop = c->stopping || job->released;
+    bool stop = job->released; /* stopping alone is not a reason: the grace is theirs */
     pthread_mutex_unlock(&c->mu);
     return stop || chore_clock_now(c->clock) >= job->deadline_ms;
 }

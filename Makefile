@@ -14,10 +14,11 @@ build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j $(JOBS)
 
-# Until the daemon lands: the example program that embeds the library.
+# The daemon with the example config (examples/chore.ini: a few command
+# jobs and schedules) on run/chore.db; the dashboard's address is printed.
 run: build
 	@mkdir -p run
-	./build/example_basic run/example.db
+	./build/chore serve --config examples/chore.ini
 
 test: deps test-normal test-asan test-tsan
 

@@ -84,6 +84,7 @@ typedef struct http_settings {
     const char *host;  /* an IPv4 or IPv6 literal, or "localhost" */
     int port;          /* 0 = any free port (see http_server_port) */
     const char *token; /* NULL = no auth; refused on a non-loopback host */
+    command_runner *runner; /* command job types: their defaults for enqueues; may be NULL */
 } http_settings;
 
 /* Serve the HTTP API for `c` on its own threads. -1 with err on failure. */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "chore.h"
+#include "daemon.h"
 
 /* Bodies larger than this are refused with 413. */
 #define HTTP_MAX_BODY (1024 * 1024)
@@ -27,6 +28,7 @@
 /* One request, after routing. */
 typedef struct http_req {
     chore *c;
+    command_runner *runner; /* command job types, for enqueue defaults; may be NULL */
     const char *method;
     const char *path;
     const char *param;   /* the {id} or {name} segment of the route, or NULL */

@@ -20,6 +20,7 @@ typedef struct job_req {
     const char *unique_key;
     int64_t run_at, delay, timeout;
     int priority, max_attempts;
+    bool has_queue, has_timeout, has_max_attempts;
 } job_req;
 
 /* Read a job's fields from obj into *j; false with a 400 on rs. */
@@ -32,11 +33,12 @@ static bool read_job(http_resp *rs, json_t *obj, job_req *j)
         HTTP_FIELD("payload", HF_ANY, &j->payload),
         HTTP_FIELD("run_at", HF_INSTANT, &j->run_at, .present = &has_run_at),
         HTTP_FIELD("delay", HF_DURATION, &j->delay, .present = &has_delay),
-        HTTP_FIELD("queue", HF_NAME, &j->queue),
+        HTTP_FIELD("queue", HF_NAME, &j->queue, .present = &j->has_queue),
         HTTP_FIELD("priority", HF_INT, &j->priority, .min = -1000000, .max = 1000000),
-        HTTP_FIELD("max_attempts", HF_INT, &j->max_attempts, .min = 0, .max = 1000000),
+        HTTP_FIELD("max_attempts", HF_INT, &j->max_attempts, .min = 0, .max = 1000000,
+                   .present = &j->has_max_attempts),
         HTTP_FIELD("unique_key", HF_STRING, &j->unique_key),
-        HTTP_FIELD("timeout", HF_DURATION, &j->timeout),
+        HTTP_FIELD("timeout", HF_DURATION, &j->timeout, .present = &j->has_timeout),
     };
     if (!http_read_fields(rs, obj, fields, sizeof fields / sizeof fields[0]))
         return false;
@@ -55,11 +57,23 @@ static bool read_job(http_resp *rs, json_t *obj, job_req *j)
     return true;
 }
 
-static chore_enqueue_opts job_opts(const job_req *j)
+/* The enqueue options of a request; what it leaves out comes from the
+ * job's command type, when the daemon has one by that name. */
+static chore_enqueue_opts job_opts(const http_req *rq, const job_req *j)
 {
-    return (chore_enqueue_opts){.run_at_ms = j->run_at, .delay_ms = j->delay, .queue = j->queue,
-                                .priority = j->priority, .max_attempts = j->max_attempts,
-                                .unique_key = j->unique_key, .timeout_ms = j->timeout};
+    chore_enqueue_opts o = {.run_at_ms = j->run_at, .delay_ms = j->delay, .queue = j->queue,
+                            .priority = j->priority, .max_attempts = j->max_attempts,
+                            .unique_key = j->unique_key, .timeout_ms = j->timeout};
+    const daemon_job_type *t = rq->runner != NULL ? command_runner_type(rq->runner, j->name) : NULL;
+    if (t != NULL) {
+        if (!j->has_queue)
+            o.queue = t->queue;
+        if (!j->has_max_attempts)
+            o.max_attempts = t->max_attempts;
+        if (!j->has_timeout)
+            o.timeout_ms = t->timeout_ms;
+    }
+    return o;
 }
 
 /* The state of a job just enqueued, for the reply. */
@@ -80,7 +94,7 @@ void http_jobs_enqueue(http_req *rq, http_resp *rs)
         free(j.payload_text);
         return;
     }
-    chore_enqueue_opts o = job_opts(&j);
+    chore_enqueue_opts o = job_opts(rq, &j);
     int64_t id = 0;
     int rc = chore_enqueue(rq->c, j.name, j.payload_text, &o, &id);
     free(j.payload_text);
@@ -130,7 +144,7 @@ void http_jobs_bulk(http_req *rq, http_resp *rs)
         }
         specs[read] = (chore_job_spec){.name = jobs[read].name,
                                        .payload = jobs[read].payload_text,
-                                       .opts = job_opts(&jobs[read])};
+                                       .opts = job_opts(rq, &jobs[read])};
     }
     int rc = chore_enqueue_bulk(rq->c, specs, n, ids, NULL);
     if (rc < 0) {

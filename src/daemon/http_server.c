@@ -29,6 +29,7 @@
 struct http_server {
     struct MHD_Daemon *mhd;
     chore *c;
+    command_runner *runner;
     char *token; /* NULL = no auth */
     int port;
 };
@@ -326,7 +327,7 @@ static void run_route(http_server *s, struct MHD_Connection *conn, const char *m
     } else if (!st->rt->takes_body && json_object_size(body) > 0) {
         http_error(rs, 400, "unknown_field", "%s %s takes no fields", method, st->rt->pattern);
     } else {
-        http_req rq = {.c = s->c, .method = method, .path = path,
+        http_req rq = {.c = s->c, .runner = s->runner, .method = method, .path = path,
                        .param = st->param[0] != '\0' ? st->param : NULL, .body = body,
                        .conn = conn};
         st->rt->fn(&rq, rs);
@@ -473,6 +474,7 @@ int http_server_start(http_server **out, chore *c, const http_settings *set, cha
         return -1;
     }
     s->c = c;
+    s->runner = set->runner;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0);
     s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,

@@ -68,6 +68,13 @@ static int apply_schedules(serve_state *st, const daemon_config *cfg, char *err,
     for (size_t i = 0; i < cfg->n_schedules; i++) {
         const daemon_schedule *s = &cfg->schedules[i];
         chore_schedule_opts o = {.zone = s->zone};
+        const daemon_job_type *t = st->runner != NULL ? command_runner_type(st->runner, s->job)
+                                                      : NULL;
+        if (t != NULL) { /* a command job's fires take its type's settings */
+            o.queue = t->queue;
+            o.max_attempts = t->max_attempts;
+            o.timeout_ms = t->timeout_ms;
+        }
         int rc = chore_schedule(st->c, s->name, s->expr, s->job, s->payload, &o);
         if (rc < 0) {
             snprintf(err, errlen, "schedule %s: %s", s->name, chore_strerror(rc));
@@ -182,6 +189,7 @@ static int serve(serve_state *st, const char *store, const char *listen, const s
     rc = chore_start(st->c);
     if (rc < 0)
         return cli_error(CLI_FAIL, "cannot start: %s", chore_strerror(rc));
+    hs.runner = st->runner;
     if (http_server_start(&st->http, st->c, &hs, err, sizeof err) < 0)
         return cli_error(CLI_FAIL, "%s", err);
 

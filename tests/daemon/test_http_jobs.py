@@ -157,6 +157,18 @@ class CommandJobs(unittest.TestCase):
         self.assertTrue(j["errors"][0]["error"])
         wait_until(lambda: self.d.ok("GET", "/healthz")["status"] == "ok", 5, "healthz")
 
+    def test_type_settings_are_the_defaults(self):
+        # An enqueue that leaves out queue, max_attempts or timeout takes
+        # the job type's; what it gives wins.
+        j = self.d.job(self.d.enqueue("slow", run_at="2999-01-01T00:00:00Z"))
+        self.assertEqual((j["max_attempts"], j["timeout_ms"], j["queue"]),
+                         (1, 300, "default"))
+        j = self.d.job(self.d.enqueue("flaky", run_at="2999-01-01T00:00:00Z",
+                                      max_attempts=9, timeout="2s"))
+        self.assertEqual((j["max_attempts"], j["timeout_ms"]), (9, 2000))
+        j = self.d.job(self.d.enqueue("not_a_type", run_at="2999-01-01T00:00:00Z"))
+        self.assertEqual((j["max_attempts"], j["timeout_ms"]), (0, 0))
+
 
 if __name__ == "__main__":
     unittest.main()

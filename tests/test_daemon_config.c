@@ -64,6 +64,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.retention_ms, 24 * 3600 * 1000LL);
     assert_int_equal(cfg.grace_ms, 30000);
     assert_int_equal(cfg.log_level, CHORE_LOG_INFO);
+    assert_int_equal(cfg.durability, CHORE_DURABLE_FULL);
     assert_int_equal(cfg.n_job_types, 0);
     assert_int_equal(cfg.n_schedules, 0);
     daemon_config_free(&cfg);
@@ -103,6 +104,7 @@ static void test_everything_set(void **state)
             "retention = 7d\n"
             "grace = 1m30s\n"
             "log_level = debug\n"
+            "durability = process\n"
             "\n"
             "[job send email]\n"
             "command = echo a; echo b | tr a-z A-Z  ; not a comment\n"
@@ -130,6 +132,7 @@ static void test_everything_set(void **state)
     assert_int_equal(cfg.retention_ms, 7 * 86400000LL);
     assert_int_equal(cfg.grace_ms, 90000);
     assert_int_equal(cfg.log_level, CHORE_LOG_DEBUG);
+    assert_int_equal(cfg.durability, CHORE_DURABLE_PROCESS);
     assert_int_equal(cfg.n_job_types, 2);
     const daemon_job_type *t = &cfg.job_types[0];
     assert_string_equal(t->name, "send email");
@@ -228,6 +231,8 @@ static void test_errors_chore(void **state)
                  "2: grace: \"30m1h\" is not a duration like 90s, 1h30m or 500ms");
     expect_error("[chore]\nlog_level = verbose\n",
                  "2: log_level: \"verbose\" is not one of debug, info, warn, error, off");
+    expect_error("[chore]\ndurability = sometimes\n",
+                 "2: durability: \"sometimes\" is not one of full, process");
     expect_error("[chore]\n[chore]\n", "2: duplicate section [chore] (first at line 1)");
     expect_error("workers = 2\n", "1: key \"workers\" outside a section (settings go under [chore])");
 }

@@ -16,7 +16,8 @@
 
 /* The keys of each section; a key's index is its bit in loader.seen. */
 static const char *const chore_keys[] = {"store", "listen", "workers", "token",
-                                         "retention", "grace", "log_level", NULL};
+                                         "retention", "grace", "log_level", "durability",
+                                         NULL};
 static const char *const job_keys[] = {"command", "timeout", "max_attempts", "backoff",
                                        "backoff_max", "queue", "concurrency", "kill_grace",
                                        NULL};
@@ -196,6 +197,14 @@ static void chore_key(config_loader *l, int key, const char *value)
             }
         }
         bad_value(l, "log_level", "is not one of debug, info, warn, error, off", value);
+        break;
+    case 7:
+        if (strcmp(value, "full") == 0)
+            cfg->durability = CHORE_DURABLE_FULL;
+        else if (strcmp(value, "process") == 0)
+            cfg->durability = CHORE_DURABLE_PROCESS;
+        else
+            bad_value(l, "durability", "is not one of full, process", value);
         break;
     }
 }

@@ -49,6 +49,7 @@ typedef struct daemon_config {
     int64_t retention_ms;
     int64_t grace_ms;   /* how long a graceful stop waits for running jobs */
     chore_log_level log_level;
+    chore_durability durability; /* full: an answered enqueue survives power loss */
     daemon_job_type *job_types;
     size_t n_job_types;
     daemon_schedule *schedules;

@@ -76,9 +76,15 @@ static chore_enqueue_opts job_opts(const http_req *rq, const job_req *j)
     return o;
 }
 
-/* The state of a job just enqueued, for the reply. */
-static const char *state_of(chore *c, int64_t id)
+/* The state of a job just enqueued, for the reply: a new job's follows
+ * from its run time (no read); an existing one's is read. */
+static const char *state_of(chore *c, int64_t id, const chore_enqueue_opts *o, bool existing)
 {
+    if (!existing) {
+        int64_t now = chore_now(c);
+        bool later = o->run_at_ms > now || (o->run_at_ms == 0 && o->delay_ms > 0);
+        return later ? "scheduled" : "available";
+    }
     chore_job_info *info = NULL;
     const char *name = "available";
     if (chore_job_get(c, id, &info) == CHORE_OK)
@@ -104,7 +110,7 @@ void http_jobs_enqueue(http_req *rq, http_resp *rs)
     }
     bool dup = rc == CHORE_DUPLICATE;
     http_json(rs, dup ? 200 : 201,
-              json_pack("{s:I,s:s,s:b}", "id", (json_int_t)id, "state", state_of(rq->c, id),
+              json_pack("{s:I,s:s,s:b}", "id", (json_int_t)id, "state", state_of(rq->c, id, &o, dup),
                         "duplicate", dup));
 }
 

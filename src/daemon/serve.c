@@ -176,7 +176,8 @@ static int serve(serve_state *st, const char *store, const char *listen, const s
         return cli_error(CLI_USAGE, "%s", err);
 
     chore_config cc = {.store = st->cfg.store, .workers = st->cfg.workers,
-                       .retention_ms = st->cfg.retention_ms, .log_level = st->cfg.log_level};
+                       .retention_ms = st->cfg.retention_ms, .log_level = st->cfg.log_level,
+                       .durability = st->cfg.durability};
     int rc = chore_open(&st->c, &cc);
     if (rc < 0)
         return cli_error(cli_status_for(rc), "cannot open store %s: %s", st->cfg.store,

@@ -225,10 +225,7 @@ int cli_cmd_jobs(int argc, char **argv)
         if (next > 0)
             printf("(more: older jobs have ids below %" PRId64 ")\n", next);
     }
-    if (t.server != NULL)
-        cli_job_list_free(items, n);
-    else
-        chore_job_list_free(items, n);
+    chore_job_list_free(items, n);
     return status;
 }
 
@@ -329,10 +326,7 @@ int cli_cmd_job(int argc, char **argv)
         status = cli_print_json(job_json(info, true));
     else
         print_job_detail(info);
-    if (t.server != NULL)
-        cli_job_info_free(info);
-    else
-        chore_job_info_free(info);
+    chore_job_info_free(info);
     return status;
 }
 

@@ -28,11 +28,11 @@ int cli_remote_enqueue(cli_http *h, const char *name, const char *payload,
                        const chore_enqueue_opts *o, int64_t *id, bool *duplicate);
 
 /* GET /v1/jobs, page after page until q->limit jobs or the last page.
- * Free *items with cli_job_list_free. */
+ * Free *items with chore_job_list_free. */
 int cli_remote_jobs(cli_http *h, const chore_list_query *q, chore_job_info **items, size_t *n,
                     int64_t *next_cursor);
 
-/* GET /v1/jobs/{id} with its errors and result. Free with cli_job_info_free. */
+/* GET /v1/jobs/{id} with its errors and result. Free with chore_job_info_free. */
 int cli_remote_job(cli_http *h, const char *cmd, int64_t id, chore_job_info **info);
 
 /* POST /v1/jobs/{id}/{action} ("retry", "cancel"). A job whose state
@@ -40,12 +40,9 @@ int cli_remote_job(cli_http *h, const char *cmd, int64_t id, chore_job_info **in
 int cli_remote_job_change(cli_http *h, const char *cmd, const char *action, int64_t id);
 
 /* Free what cli_remote_jobs / cli_remote_job gave. NULL is a no-op. */
-void cli_job_list_free(chore_job_info *items, size_t n);
-void cli_job_info_free(chore_job_info *info);
 
-/* GET /v1/schedules. Free with cli_schedule_list_free. */
+/* GET /v1/schedules. Free with chore_schedule_list_free. */
 int cli_remote_schedules(cli_http *h, const char *cmd, chore_schedule_info **items, size_t *n);
-void cli_schedule_list_free(chore_schedule_info *items, size_t n);
 
 /* PUT /v1/schedules/{name}; *existed: it was there before (an update). */
 int cli_remote_schedule_put(cli_http *h, const char *name, const char *expr, const char *job,

@@ -62,32 +62,6 @@ bool cli_json_int(json_t *o, const char *key, int64_t min, int64_t max, int64_t 
 
 /* ---------------------------------------------------------------- jobs from JSON */
 
-/* Free the fields of one job, not the struct. */
-static void job_clear(chore_job_info *j)
-{
-    free(j->name);
-    free(j->queue);
-    free(j->payload);
-    free(j->unique_key);
-    free(j->result);
-    for (size_t i = 0; i < j->n_errors; i++)
-        free(j->errors[i].error);
-    free(j->errors);
-    memset(j, 0, sizeof *j);
-}
-
-void cli_job_list_free(chore_job_info *items, size_t n)
-{
-    for (size_t i = 0; items != NULL && i < n; i++)
-        job_clear(&items[i]);
-    free(items);
-}
-
-void cli_job_info_free(chore_job_info *info)
-{
-    cli_job_list_free(info, 1);
-}
-
 /* The attempt errors of a job object, when it has them. */
 static bool errors_from_json(json_t *o, chore_job_info *j)
 {
@@ -105,7 +79,7 @@ static bool errors_from_json(json_t *o, chore_job_info *j)
         json_t *e = json_array_get(arr, i);
         chore_attempt_error *d = &j->errors[i];
         int64_t attempt = 0;
-        j->n_errors = i + 1; /* so job_clear frees what was read */
+        j->n_errors = i + 1; /* so chore_job_info_free frees what was read */
         if (!cli_json_int(e, "attempt", 0, INT32_MAX, &attempt) ||
             !cli_json_instant(e, "at", &d->at_ms) || !cli_json_string(e, "error", true, &d->error))
             return false;
@@ -114,7 +88,9 @@ static bool errors_from_json(json_t *o, chore_job_info *j)
     return true;
 }
 
-/* A job object of the API as a chore_job_info; false when malformed. */
+/* A job object of the API as a chore_job_info (built as the library builds
+ * one, so chore_job_info_free / chore_job_list_free free it, even a job
+ * half read); false when malformed. */
 static bool job_from_json(json_t *o, chore_job_info *j)
 {
     memset(j, 0, sizeof *j);
@@ -146,8 +122,6 @@ static bool job_from_json(json_t *o, chore_job_info *j)
     j->attempt = (int)attempt;
     j->max_attempts = (int)max_attempts;
     j->timeout_ms = timeout;
-    if (!ok)
-        job_clear(j);
     return ok;
 }
 
@@ -228,10 +202,10 @@ static int list_page(cli_http *h, const chore_list_query *q, int64_t cursor, int
                  ? CLI_OK
                  : unreadable("jobs");
     for (size_t i = 0; status == CLI_OK && i < json_array_size(jobs); i++) {
-        if (!job_from_json(json_array_get(jobs, i), &items[*n]))
+        bool read = job_from_json(json_array_get(jobs, i), &items[*n]);
+        *n += 1; /* a job half read is freed with the rest */
+        if (!read)
             status = unreadable("jobs");
-        else
-            *n += 1;
     }
     *next_cursor = json_is_integer(next) ? (int64_t)json_integer_value(next) : 0;
     json_decref(resp);
@@ -256,7 +230,7 @@ int cli_remote_jobs(cli_http *h, const chore_list_query *q, chore_job_info **ite
                            &cursor);
     } while (status == CLI_OK && cursor > 0 && (int)*n < limit);
     if (status != CLI_OK) {
-        cli_job_list_free(*items, *n);
+        chore_job_list_free(*items, *n);
         *items = NULL;
         *n = 0;
         return status;
@@ -281,7 +255,7 @@ int cli_remote_job(cli_http *h, const char *cmd, int64_t id, chore_job_info **in
         status = unreadable(cmd);
     json_decref(resp);
     if (status != CLI_OK) {
-        free(*info);
+        chore_job_info_free(*info);
         *info = NULL;
     }
     return status;

@@ -27,24 +27,6 @@ static int policy(json_t *o, const char *key, const char *const names[3])
     return -1;
 }
 
-static void schedule_clear(chore_schedule_info *s)
-{
-    free(s->name);
-    free(s->cron);
-    free(s->zone);
-    free(s->job);
-    free(s->payload);
-    free(s->queue);
-    memset(s, 0, sizeof *s);
-}
-
-void cli_schedule_list_free(chore_schedule_info *items, size_t n)
-{
-    for (size_t i = 0; items != NULL && i < n; i++)
-        schedule_clear(&items[i]);
-    free(items);
-}
-
 /* A schedule object of the API as a chore_schedule_info; false when
  * malformed. */
 static bool schedule_from_json(json_t *o, chore_schedule_info *s)
@@ -67,10 +49,8 @@ static bool schedule_from_json(json_t *o, chore_schedule_info *s)
               cli_json_instant(o, "last_fire", &s->last_fire_ms) &&
               cli_json_instant(o, "next_fire", &s->next_fire_ms) &&
               (json_is_null(last_job_v) || cli_json_int(o, "last_job_id", 1, INT64_MAX, &last_job));
-    if (!ok) {
-        schedule_clear(s);
-        return false;
-    }
+    if (!ok)
+        return false; /* what was read is freed with the list */
     s->priority = (int)priority;
     s->max_attempts = (int)max_attempts;
     s->missed_cap = (int)missed_cap;
@@ -97,14 +77,14 @@ int cli_remote_schedules(cli_http *h, const char *cmd, chore_schedule_info **ite
         status = cli_error(CLI_FAIL, "out of memory");
     }
     for (size_t i = 0; status == CLI_OK && i < count; i++) {
-        if (schedule_from_json(json_array_get(arr, i), &(*items)[i]))
-            *n += 1;
-        else
+        bool read = schedule_from_json(json_array_get(arr, i), &(*items)[i]);
+        *n += 1; /* a schedule half read is freed with the rest */
+        if (!read)
             status = cli_error(CLI_FAIL, "%s: the server's answer is not the chore API's", cmd);
     }
     json_decref(resp);
     if (status != CLI_OK) {
-        cli_schedule_list_free(*items, *n);
+        chore_schedule_list_free(*items, *n);
         *items = NULL;
         *n = 0;
     }
@@ -138,7 +118,7 @@ int cli_remote_schedule_put(cli_http *h, const char *name, const char *expr, con
     *existed = false;
     for (size_t i = 0; i < n && !*existed; i++)
         *existed = strcmp(items[i].name, name) == 0;
-    cli_schedule_list_free(items, n);
+    chore_schedule_list_free(items, n);
 
     json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:I}", "cron", expr, "job", job,
                              "missed", api_missed[o->missed % 3], "overlap",

@@ -297,10 +297,7 @@ int cli_cmd_cron_list(int argc, char **argv)
     } else {
         print_schedule_table(items, n);
     }
-    if (t.server != NULL)
-        cli_schedule_list_free(items, n);
-    else
-        chore_schedule_list_free(items, n);
+    chore_schedule_list_free(items, n);
     return finish_output("cron list", status);
 }
 

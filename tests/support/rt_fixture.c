@@ -141,6 +141,14 @@ void probe_wait_blocked(probe *p, int n)
     pthread_mutex_unlock(&p->mu);
 }
 
+int probe_blocked(probe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int n = p->blocked;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
 void probe_release(probe *p)
 {
     pthread_mutex_lock(&p->mu);

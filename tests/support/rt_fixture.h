@@ -59,6 +59,8 @@ void probe_destroy(probe *p);
 int probe_handler(chore_job *job, void *ud);
 /* Wait until `n` calls are blocked inside the handler. */
 void probe_wait_blocked(probe *p, int n);
+/* How many calls are blocked inside the handler now. */
+int probe_blocked(probe *p);
 /* Let one more blocked call return. */
 void probe_release(probe *p);
 int probe_calls(probe *p);

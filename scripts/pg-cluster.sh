@@ -9,7 +9,7 @@
 # Runs the server as the postgres user when run as root (PostgreSQL refuses
 # to run as root). Settings favour speed over durability: the data is
 # thrown away. A failed start stops what it started and removes DIR.
-set -euo pipefail
+set -Eeuo pipefail
 
 usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
@@ -42,7 +42,8 @@ start)
   # A cluster left by an earlier run that was not stopped.
   [ -d "$dir" ] && { stop_cluster; rm -rf "$dir"; }
   mkdir -p "$dir"
-  trap 'stop_cluster; rm -rf "$dir"' ERR
+  # Any failure from here on (set -e exits, EXIT runs) leaves nothing behind.
+  trap 'stop_cluster; rm -rf "$dir"' EXIT
   if [ "$(id -u)" -eq 0 ]; then
     chown postgres: "$dir"
     # The owner must reach DIR through its parents.
@@ -67,7 +68,7 @@ start)
   [ $started -eq 1 ] || { echo "pg-cluster: the server did not start" >&2; tail -n 20 "$dir/server.log" >&2; false; }
   as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres chore_test
   echo "postgres://postgres@127.0.0.1:$port/chore_test" >"$dir/url"
-  trap - ERR
+  trap - EXIT
   echo "pg-cluster: $(cat "$dir/url")"
   ;;
 stop)

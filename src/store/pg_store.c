@@ -237,25 +237,33 @@ void pg_give(store *s, pg_conn *pc)
 
 /* ---------------------------------------------------------------- transactions */
 
-/* COMMIT, then advance the change sequence in the same round trip. The
- * sequence moves after the commit is visible, so that a change_counter
- * reader that sees the new value also sees the new rows. */
+/* COMMIT, then advance the change sequence if the transaction wrote
+ * anything (it has a transaction id then). After the commit: a
+ * change_counter reader that sees the new value also sees the new rows.
+ * A transaction that changed nothing (a claim that found no job) leaves
+ * the counter as it was, so that a waiting fetch does not wake itself. */
 static int commit_and_bump(PGconn *c)
 {
-    if (!PQsendQuery(c, "COMMIT; SELECT nextval('chore_changes')"))
+    if (!PQsendQuery(c, "SELECT pg_current_xact_id_if_assigned() IS NOT NULL; COMMIT"))
         return pg_fail(c, NULL);
     int rc = CHORE_OK;
-    bool first = true;
+    bool wrote = false;
     PGresult *res;
-    while ((res = PQgetResult(c)) != NULL) {
+    for (int i = 0; (res = PQgetResult(c)) != NULL; i++) {
         ExecStatusType st = PQresultStatus(res);
-        if (first && st != PGRES_COMMAND_OK && rc == CHORE_OK) {
-            rc = pg_fail(c, res); /* the commit failed: nothing happened */
+        if (rc != CHORE_OK) {
+            PQclear(res);
+        } else if (i == 0 && st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+            wrote = PQgetvalue(res, 0, 0)[0] == 't';
+            PQclear(res);
+        } else if (i == 1 && st == PGRES_COMMAND_OK) {
+            PQclear(res);
         } else {
-            PQclear(res); /* a failed bump only delays a wake-up till the next poll */
+            rc = pg_fail(c, res); /* the commit failed: nothing happened */
         }
-        first = false;
     }
+    if (rc == CHORE_OK && wrote)
+        PQclear(PQexec(c, "SELECT nextval('chore_changes')")); /* failure: a later wake-up */
     return rc;
 }
 

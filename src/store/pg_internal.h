@@ -25,9 +25,11 @@
 /* Statements prepared once per connection, on first use (pg_sql.c). */
 enum pg_stmt {
     PG_S_INSERT,
+    PG_S_INSERT_BULK,
     PG_S_FIND_UNIQUE,
     PG_S_CLAIM,
     PG_S_FIN_COMPLETE,
+    PG_S_FIN_COMPLETE_MANY,
     PG_S_FIN_RETRY,
     PG_S_FIN_DISCARD,
     PG_S_FIN_SNOOZE,
@@ -136,8 +138,15 @@ const char *pg_i64(pg_num *n, int64_t v);
 int64_t pg_get_i64(const PGresult *res, int row, int col);
 /* A column copied with malloc; NULL column = NULL with *rc OK. */
 char *pg_get_str(const PGresult *res, int row, int col, int *rc);
-/* A text[] literal of n strings, malloc'd; NULL when out of memory. */
+/* A text[] literal of n strings (NULL elements are SQL NULLs), malloc'd;
+ * NULL when out of memory. */
 char *pg_text_array(const char *const *v, size_t n);
+
+/* Whether outs are n > 1 completions of distinct jobs (pg_bulk.c). */
+bool pg_all_distinct_completions(const store_outcome *outs, size_t n);
+/* Apply such completions in one statement; applied[i] (may be NULL) as in finish. */
+int pg_complete_many(pg_conn *pc, const store_outcome *outs, size_t n, int64_t now_ms,
+                     bool *applied);
 
 /* ---- schema (pg_schema.c) */
 
@@ -146,7 +155,12 @@ char *pg_text_array(const char *const *v, size_t n);
  * stored version is newer than PG_SCHEMA_VERSION. */
 int pg_schema_migrate(PGconn *c, const char *schema);
 
-/* ---- jobs (pg_jobs.c, pg_claim.c, pg_read.c) */
+/* ---- jobs (pg_jobs.c, pg_bulk.c, pg_claim.c, pg_read.c) */
+
+/* Insert n jobs without unique keys in one statement (pg_bulk.c), on a
+ * pooled connection or (pc NULL) the caller's; ids in the jobs' order. */
+int pg_insert_bulk(PGconn *c, pg_conn *pc, const store_new_job *jobs, size_t n, int64_t now_ms,
+                   int64_t *ids, bool *duplicate);
 
 /* Insert n jobs on a connection inside its open transaction (the store's
  * or the caller's); see store.h for unique keys. */

@@ -59,6 +59,11 @@ static int find_unique(PGconn *c, pg_conn *pc, const char *key, int64_t *id, boo
 int pg_insert_jobs(PGconn *c, pg_conn *pc, const store_new_job *jobs, size_t n, int64_t now_ms,
                    int64_t *ids, bool *duplicate)
 {
+    bool keyed = false;
+    for (size_t i = 0; i < n && !keyed; i++)
+        keyed = jobs[i].unique_key != NULL;
+    if (n > 1 && !keyed)
+        return pg_insert_bulk(c, pc, jobs, n, now_ms, ids, duplicate);
     for (size_t i = 0; i < n; i++) {
         const store_new_job *j = &jobs[i];
         /* A key holder that goes final between the insert and the find
@@ -221,6 +226,8 @@ static int finish_body(store *s, pg_conn *pc, void *arg)
 {
     (void)s;
     finish_args *a = arg;
+    if (pg_all_distinct_completions(a->outs, a->n))
+        return pg_complete_many(pc, a->outs, a->n, a->now_ms, a->applied);
     for (size_t i = 0; i < a->n; i++) {
         const store_outcome *o = &a->outs[i];
         pg_num id, token, now, run_at;

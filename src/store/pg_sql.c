@@ -39,6 +39,20 @@ const char *const pg_sql[PG_S_COUNT] = {
                     " $7::int, $8::bigint, $9::text, $10::bigint)"
                     " ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state < 4"
                     " DO NOTHING RETURNING id",
+    /* Many jobs without unique keys: arrays of $1 name, $2 queue,
+     * $3 payload, $4 state, $5 priority, $6 run_at, $7 max_attempts,
+     * $8 timeout_ms; $9 now. Ids are drawn in the arrays' order (the
+     * target list is computed after the sort), so sorted ids match it. */
+    [PG_S_INSERT_BULK] =
+        "WITH ins AS (INSERT INTO chore_jobs(id, name, queue, payload, state, priority, run_at,"
+        " max_attempts, timeout_ms, created_at)"
+        " SELECT nextval(pg_get_serial_sequence('chore_jobs', 'id')), u.name, u.queue,"
+        " u.payload, u.state, u.priority, u.run_at, u.max_attempts, u.timeout_ms, $9::bigint"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::int[],"
+        " $6::bigint[], $7::int[], $8::bigint[]) WITH ORDINALITY"
+        " AS u(name, queue, payload, state, priority, run_at, max_attempts, timeout_ms, ord)"
+        " ORDER BY u.ord RETURNING id)"
+        " SELECT id FROM ins ORDER BY id",
     [PG_S_FIND_UNIQUE] = "SELECT id FROM chore_jobs WHERE unique_key = $1::text AND state < 4",
     /* $1 lease_until, $2 now, $3 limit, $4 horizon, $5 names (NULL = any),
      * $6 queues (NULL = any). Due scheduled jobs that are not claimed are
@@ -63,6 +77,12 @@ const char *const pg_sql[PG_S_COUNT] = {
     [PG_S_FIN_COMPLETE] = "UPDATE chore_jobs SET state = 4, finished_at = $3::bigint,"
                           " lease_until = NULL, result = $4::text"
                           " WHERE id = $1::bigint AND token = $2::bigint AND state IN (2, 3)",
+    /* A batch of completions: arrays of $1 ids, $2 tokens, $4 results. */
+    [PG_S_FIN_COMPLETE_MANY] =
+        "UPDATE chore_jobs j SET state = 4, finished_at = $3::bigint, lease_until = NULL,"
+        " result = u.result FROM unnest($1::bigint[], $2::bigint[], $4::text[])"
+        " AS u(id, token, result)"
+        " WHERE j.id = u.id AND j.token = u.token AND j.state IN (2, 3) RETURNING j.id",
     [PG_S_FIN_RETRY] = "UPDATE chore_jobs SET state = CASE WHEN $4::bigint <= $3::bigint"
                        " THEN 1 ELSE 0 END, run_at = $4::bigint, lease_until = NULL, " ERR_APPEND(
                            "$3", "$5") " WHERE id = $1::bigint AND token = $2::bigint"

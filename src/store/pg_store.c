@@ -78,7 +78,7 @@ char *pg_text_array(const char *const *v, size_t n)
 {
     size_t len = 3;
     for (size_t i = 0; i < n; i++)
-        len += 3 + 2 * strlen(v[i] != NULL ? v[i] : "");
+        len += 5 + 2 * (v[i] != NULL ? strlen(v[i]) : 0);
     char *out = malloc(len), *at = out;
     if (out == NULL)
         return NULL;
@@ -86,8 +86,13 @@ char *pg_text_array(const char *const *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             *at++ = ',';
+        if (v[i] == NULL) {
+            memcpy(at, "NULL", 4);
+            at += 4;
+            continue;
+        }
         *at++ = '"';
-        for (const char *p = v[i] != NULL ? v[i] : ""; *p != '\0'; p++) {
+        for (const char *p = v[i]; *p != '\0'; p++) {
             if (*p == '"' || *p == '\\')
                 *at++ = '\\';
             *at++ = *p;

@@ -335,6 +335,39 @@ static void test_unique_key_conflict_on_admin(void **state)
     ops->close(s);
 }
 
+/* The server drops every connection of the store (a restart, a failover):
+ * the next reads and writes reconnect and succeed. */
+static void test_reconnects_after_lost_connections(void **state)
+{
+    (void)state;
+    char loc[600];
+    store *s = open_store(new_location(loc, sizeof loc));
+    store_new_job j = job_of("lost");
+    int64_t id = 0, id2 = 0, cc = 0;
+    assert_int_equal(ops->enqueue(s, &j, 1, T0, &id, NULL), CHORE_OK);
+    assert_int_equal(ops->change_counter(s, &cc), CHORE_OK);
+    /* Only this store's server processes: other tests share the cluster. */
+    char kill_sql[256];
+    snprintf(kill_sql, sizeof kill_sql,
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+             " WHERE application_name = 'chore_%s'",
+             strstr(loc, "schema=") + strlen("schema="));
+    PGconn *c = open_raw();
+    int64_t killed = query_int(c, kill_sql);
+    assert_true(killed >= 2); /* a pooled connection and the listening one */
+    PQfinish(c);
+    chore_job_info *info = NULL;
+    assert_int_equal(ops->get(s, id, &info), CHORE_OK);
+    chore_job_info_free(info);
+    assert_int_equal(ops->change_counter(s, &cc), CHORE_OK);
+    c = open_raw();
+    assert_true(query_int(c, kill_sql) >= 1);
+    PQfinish(c);
+    assert_int_equal(ops->enqueue(s, &j, 1, T0, &id2, NULL), CHORE_OK);
+    assert_true(id2 > id);
+    ops->close(s);
+}
+
 int main(void)
 {
     if (!load_url()) {
@@ -349,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_bad_locations),
         cmocka_unit_test(test_enqueue_native_commit_and_rollback),
         cmocka_unit_test(test_unique_key_conflict_on_admin),
+        cmocka_unit_test(test_reconnects_after_lost_connections),
     };
     failed += cmocka_run_group_tests_name("pg_store", tests, NULL, NULL);
     return failed;

@@ -167,8 +167,10 @@ int pg_connect(store *s, PGconn **out)
     char sql[PG_SCHEMA_MAX + 64];
     snprintf(sql, sizeof sql, "SET search_path TO \"%s\"", s->schema);
     int rc = pg_exec(c, sql);
-    if (rc == CHORE_OK)
-        rc = pg_exec(c, "SET application_name TO 'chore'");
+    if (rc == CHORE_OK) { /* "chore_<schema>": which store a server process serves */
+        snprintf(sql, sizeof sql, "SET application_name TO '%s'", s->channel);
+        rc = pg_exec(c, sql);
+    }
     if (rc == CHORE_OK) /* "already exists, skipping" while migrating is no news */
         rc = pg_exec(c, "SET client_min_messages TO warning");
     if (rc == CHORE_OK && s->async_commit)
@@ -279,6 +281,15 @@ int pg_write(store *s, int (*body)(store *s, pg_conn *pc, void *arg), void *arg)
     if (pc == NULL)
         return rc;
     rc = pg_exec(pc->c, "BEGIN");
+    if (rc != CHORE_OK && PQstatus(pc->c) != CONNECTION_OK) {
+        /* Lost while idle (a server restart, an idle timeout): nothing was
+         * sent that could have written, so one more try is safe. A failure
+         * later in the transaction is not retried: its outcome may be unknown. */
+        pg_give(s, pc);
+        if ((pc = pg_take(s, &rc)) == NULL)
+            return rc;
+        rc = pg_exec(pc->c, "BEGIN");
+    }
     if (rc == CHORE_OK) {
         rc = body(s, pc, arg);
         if (rc == CHORE_OK) {

@@ -5,7 +5,8 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config libsqlite3-dev libjansson-dev libcmocka-dev sqlite3
   tzdata python3 python3-croniter golang-go golang-github-robfig-cron-dev
-  libmicrohttpd-dev libinih-dev libcurl4-openssl-dev chromium chromium-driver python3-selenium)
+  libmicrohttpd-dev libinih-dev libcurl4-openssl-dev chromium chromium-driver python3-selenium
+  postgresql libpq-dev)
 [ "${1:-}" = fuzz ] && packages+=(clang)
 missing=()
 for p in "${packages[@]}"; do

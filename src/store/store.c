@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/pg_internal.h" /* pg_store_ops */
 #include "store/store.h"
 
 const store_ops *store_backend_for(const char *url, const char **location)
@@ -12,6 +13,9 @@ const store_ops *store_backend_for(const char *url, const char **location)
         const store_ops *ops;
     } backends[] = {
         {"sqlite:", &sqlite_store_ops},
+        /* The location is the rest of the URL ("//user@host/db?…"). */
+        {"postgres:", &pg_store_ops},
+        {"postgresql:", &pg_store_ops},
     };
     if (url == NULL)
         return NULL;

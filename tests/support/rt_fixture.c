@@ -6,16 +6,42 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rt_fixture.h"
 #include "test_util.h"
+
+/* With CHORE_TEST_STORE=pg: the URL of the test cluster (read from
+ * $CHORE_TEST_PG_DIR/url, see scripts/pg-cluster.sh) with a fresh schema. */
+static void pg_url(fixture *f)
+{
+    static int counter;
+    const char *dir = getenv("CHORE_TEST_PG_DIR");
+    char path[600], base[512] = "";
+    snprintf(path, sizeof path, "%s/url", dir != NULL ? dir : ".");
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        fail_msg("CHORE_TEST_STORE=pg but no cluster URL in %s", path);
+    if (fgets(base, sizeof base, fp) == NULL)
+        base[0] = '\0';
+    fclose(fp);
+    base[strcspn(base, "\r\n")] = '\0';
+    snprintf(f->url, sizeof f->url, "%s?schema=rt%ld_%ld_%d", base, (long)getpid(),
+             (long)(time(NULL) % 100000), __sync_add_and_fetch(&counter, 1));
+}
 
 void fixture_open(fixture *f, const chore_config *cfg)
 {
     assert_int_equal(chore_clock_new_manual(&f->clock, T0), CHORE_OK);
     test_db_path(f->path, sizeof f->path, "rt");
-    snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
+    const char *which = getenv("CHORE_TEST_STORE");
+    if (which != NULL && strcmp(which, "pg") == 0)
+        pg_url(f); /* f->path stays an unused file name */
+    else
+        snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
     f->c = fixture_open_peer(f, cfg);
 }
 

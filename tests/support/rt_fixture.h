@@ -19,7 +19,9 @@ typedef struct fixture {
     char path[700];
 } fixture;
 
-/* Open (not start) an instance on a new file; cfg may be NULL. Fails the test on error. */
+/* Open (not start) an instance on a new file (on a new schema of the test
+ * PostgreSQL cluster when CHORE_TEST_STORE=pg); cfg may be NULL. Fails the
+ * test on error. */
 void fixture_open(fixture *f, const chore_config *cfg);
 /* Open a second instance on the same file and clock. */
 chore *fixture_open_peer(fixture *f, const chore_config *cfg);

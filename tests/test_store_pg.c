@@ -1,0 +1,389 @@
+/*
+ * test_store_pg.c — the store conformance suite on the PostgreSQL backend
+ * (a fresh schema per test), then what only PostgreSQL has: two opens
+ * racing to migrate one fresh schema, enqueue inside the caller's own
+ * PGconn transaction, the schema version check, bad URLs.
+ *
+ * Needs the cluster of scripts/pg-cluster.sh: ctest's fixture "pg" starts
+ * it and sets CHORE_TEST_PG_DIR, where DIR/url holds its URL.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+
+#include "store/pg_internal.h"
+#include "store/store.h"
+#include "store_conformance.h"
+
+#define T0 1700000000000LL
+
+static const store_ops *ops = &pg_store_ops;
+static char base_url[512]; /* postgres://…/chore_test */
+
+/* Read the cluster's URL; false (the test is skipped) when there is none. */
+static bool load_url(void)
+{
+    const char *dir = getenv("CHORE_TEST_PG_DIR");
+    if (dir == NULL)
+        return false;
+    char path[600];
+    snprintf(path, sizeof path, "%s/url", dir);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return false;
+    bool ok = fgets(base_url, sizeof base_url, fp) != NULL;
+    fclose(fp);
+    base_url[strcspn(base_url, "\r\n")] = '\0';
+    return ok && strncmp(base_url, "postgres://", 11) == 0;
+}
+
+/* A fresh schema's name: unique per process and call. */
+static void new_schema(char *buf, size_t len)
+{
+    static int counter;
+    snprintf(buf, len, "t%ld_%d_%d", (long)getpid(), (int)(time(NULL) % 100000),
+             __sync_add_and_fetch(&counter, 1));
+}
+
+/* A location (the URL after "postgres:") naming a fresh schema. */
+static const char *new_location(char *buf, size_t len)
+{
+    char schema[64];
+    new_schema(schema, sizeof schema);
+    snprintf(buf, len, "%s?schema=%s", base_url + strlen("postgres:"), schema);
+    return buf;
+}
+
+static store *open_store(const char *loc)
+{
+    store *s = NULL;
+    char err[256] = "";
+    int rc = ops->open(&s, loc, CHORE_DURABLE_FULL, err, sizeof err);
+    if (rc != CHORE_OK)
+        fprintf(stderr, "open: %s\n", err);
+    assert_int_equal(rc, CHORE_OK);
+    return s;
+}
+
+static PGconn *open_raw(void)
+{
+    PGconn *c = PQconnectdb(base_url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    return c;
+}
+
+static void exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(c));
+    assert_true(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+    PQclear(res);
+}
+
+static int64_t query_int(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(res), 1);
+    int64_t v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return v;
+}
+
+static store_new_job job_of(const char *name)
+{
+    store_new_job j = {.name = name, .payload = "{}", .queue = "default", .run_at_ms = T0};
+    return j;
+}
+
+/* ---------------------------------------------------------------- migration race */
+
+typedef struct opener {
+    const char *loc;
+    pthread_barrier_t *go;
+    int rc;
+    store *s;
+} opener;
+
+static void *open_thread(void *arg)
+{
+    opener *o = arg;
+    char err[256];
+    pthread_barrier_wait(o->go);
+    o->rc = ops->open(&o->s, o->loc, CHORE_DURABLE_PROCESS, err, sizeof err);
+    if (o->rc != CHORE_OK)
+        fprintf(stderr, "open: %s\n", err);
+    return NULL;
+}
+
+static void test_racing_opens_migrate_once(void **state)
+{
+    (void)state;
+    enum { N = 4 };
+    char loc[600], schema[64];
+    new_schema(schema, sizeof schema);
+    snprintf(loc, sizeof loc, "%s?schema=%s", base_url + strlen("postgres:"), schema);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, N);
+    opener o[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        o[i] = (opener){.loc = loc, .go = &go};
+        assert_int_equal(pthread_create(&t[i], NULL, open_thread, &o[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(o[i].rc, CHORE_OK);
+    /* Each store works and sees the others' jobs: one schema, one set of tables. */
+    int64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        store_new_job j = job_of("race");
+        assert_int_equal(ops->enqueue(o[i].s, &j, 1, T0, &ids[i], NULL), CHORE_OK);
+    }
+    int64_t counts[CHORE_STATE_COUNT];
+    assert_int_equal(ops->count_by_state(o[0].s, counts), CHORE_OK);
+    assert_int_equal(counts[CHORE_AVAILABLE], N);
+    PGconn *c = open_raw();
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_tables WHERE schemaname = '%s'"
+             " AND tablename LIKE 'chore\\_%%'",
+             schema);
+    assert_int_equal(query_int(c, sql), 4); /* jobs, schedules, locks, meta */
+    snprintf(sql, sizeof sql,
+             "SELECT value FROM \"%s\".chore_meta WHERE key = 'schema_version'", schema);
+    assert_int_equal(query_int(c, sql), PG_SCHEMA_VERSION);
+    PQfinish(c);
+    for (int i = 0; i < N; i++)
+        ops->close(o[i].s);
+}
+
+/* ---------------------------------------------------------------- version */
+
+static void test_newer_schema_refused(void **state)
+{
+    (void)state;
+    char loc[600], schema[64];
+    new_schema(schema, sizeof schema);
+    snprintf(loc, sizeof loc, "%s?schema=%s", base_url + strlen("postgres:"), schema);
+    ops->close(open_store(loc));
+    PGconn *c = open_raw();
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE \"%s\".chore_meta SET value = value + 1 WHERE key = 'schema_version'",
+             schema);
+    exec_ok(c, sql);
+    store *s = (store *)&s;
+    char err[256] = "";
+    assert_int_equal(ops->open(&s, loc, CHORE_DURABLE_FULL, err, sizeof err), CHORE_EVERSION);
+    assert_null(s);
+    assert_true(strlen(err) > 0);
+    /* Put back, it opens again and keeps the version. */
+    snprintf(sql, sizeof sql,
+             "UPDATE \"%s\".chore_meta SET value = value - 1 WHERE key = 'schema_version'",
+             schema);
+    exec_ok(c, sql);
+    ops->close(open_store(loc));
+    PQfinish(c);
+}
+
+static void test_bad_locations(void **state)
+{
+    (void)state;
+    store *s = NULL;
+    char err[256] = "";
+    char loc[600];
+    snprintf(loc, sizeof loc, "%s?schema=bad-name", base_url + strlen("postgres:"));
+    assert_int_equal(ops->open(&s, loc, CHORE_DURABLE_FULL, err, sizeof err), CHORE_EINVAL);
+    assert_null(s);
+    assert_non_null(strstr(err, "schema"));
+    assert_int_equal(ops->open(&s, "", CHORE_DURABLE_FULL, err, sizeof err), CHORE_EINVAL);
+    /* Nobody listens on port 1: a clear error, no crash, no hang. */
+    assert_int_equal(
+        ops->open(&s, "//postgres@127.0.0.1:1/chore_test", CHORE_DURABLE_FULL, err, sizeof err),
+        CHORE_ESTORE);
+    assert_null(s);
+    assert_true(strlen(err) > 0);
+    /* store_backend_for knows both schemes. */
+    const char *where = NULL;
+    assert_ptr_equal(store_backend_for("postgres://h/db", &where), &pg_store_ops);
+    assert_string_equal(where, "//h/db");
+    assert_ptr_equal(store_backend_for("postgresql://h/db", &where), &pg_store_ops);
+}
+
+/* ---------------------------------------------------------------- enqueue_native */
+
+static void test_enqueue_native_commit_and_rollback(void **state)
+{
+    (void)state;
+    char loc[600], schema[64], sql[256];
+    new_schema(schema, sizeof schema);
+    snprintf(loc, sizeof loc, "%s?schema=%s", base_url + strlen("postgres:"), schema);
+    store *s = open_store(loc);
+    PGconn *c = open_raw();
+    snprintf(sql, sizeof sql, "SET chore.schema = '%s'", schema);
+    exec_ok(c, sql);
+    exec_ok(c, "CREATE TEMP TABLE orders(id serial PRIMARY KEY, total int)");
+
+    int64_t before_cc = 0, after_cc = 0;
+    assert_int_equal(ops->change_counter(s, &before_cc), CHORE_OK);
+    store_new_job j = job_of("native");
+    int64_t committed = 0, rolled = 0;
+    bool dup = true;
+    exec_ok(c, "BEGIN");
+    exec_ok(c, "INSERT INTO orders(total) VALUES (1)");
+    assert_int_equal(ops->enqueue_native(c, &j, 1, T0, &committed, &dup), CHORE_OK);
+    assert_false(dup);
+    assert_int_equal(PQtransactionStatus(c), PQTRANS_INTRANS); /* still the caller's */
+    /* Not visible to the store before the caller commits. */
+    chore_job_info *info = NULL;
+    assert_int_equal(ops->get(s, committed, &info), CHORE_ENOTFOUND);
+    exec_ok(c, "COMMIT");
+    assert_int_equal(ops->get(s, committed, &info), CHORE_OK);
+    assert_int_equal(info->state, CHORE_AVAILABLE);
+    chore_job_info_free(info);
+    /* The commit's notification reaches the store's change counter (it
+     * arrives asynchronously: poll with a deadline). */
+    for (int i = 0; i < 500; i++) {
+        assert_int_equal(ops->change_counter(s, &after_cc), CHORE_OK);
+        if (after_cc != before_cc)
+            break;
+        usleep(10000);
+    }
+    assert_true(after_cc != before_cc);
+    /* The caller's search_path is as it was. */
+    PGresult *res = PQexec(c, "SHOW search_path");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_null(strstr(PQgetvalue(res, 0, 0), schema));
+    PQclear(res);
+
+    exec_ok(c, "BEGIN");
+    assert_int_equal(ops->enqueue_native(c, &j, 1, T0, &rolled, NULL), CHORE_OK);
+    exec_ok(c, "ROLLBACK");
+    info = NULL;
+    assert_int_equal(ops->get(s, rolled, &info), CHORE_ENOTFOUND);
+
+    /* Unique keys and scheduling behave as in enqueue. */
+    store_new_job u[2] = {job_of("native"), job_of("native")};
+    u[0].unique_key = u[1].unique_key = "nk";
+    u[1].run_at_ms = T0 + 100;
+    int64_t ids[2];
+    bool dups[2];
+    exec_ok(c, "BEGIN");
+    assert_int_equal(ops->enqueue_native(c, u, 2, T0, ids, dups), CHORE_OK);
+    exec_ok(c, "COMMIT");
+    assert_false(dups[0]);
+    assert_true(dups[1]);
+    assert_int_equal(ids[0], ids[1]);
+
+    /* A failure inside the caller's transaction undoes only our part. */
+    store_new_job bad = job_of("x");
+    bad.payload = NULL;
+    exec_ok(c, "BEGIN");
+    exec_ok(c, "INSERT INTO orders(total) VALUES (7)");
+    exec_ok(c, "SET LOCAL chore.schema = 'no_such_schema'");
+    assert_int_equal(ops->enqueue_native(c, &bad, 1, T0, ids, NULL), CHORE_ESTORE);
+    assert_true(strlen(ops->errmsg(s)) > 0);
+    assert_int_equal(PQtransactionStatus(c), PQTRANS_INTRANS);
+    exec_ok(c, "COMMIT");
+    assert_int_equal(query_int(c, "SELECT count(*) FROM orders WHERE total = 7"), 1);
+
+    /* The store claims both committed jobs. */
+    store_claim_req req = {.max = 10, .lease_ms = 1000};
+    store_claimed *got = NULL;
+    size_t n = 0;
+    assert_int_equal(ops->claim(s, &req, T0, &got, &n), CHORE_OK);
+    assert_int_equal(n, 2);
+    store_claimed_free(got, n);
+    assert_int_equal(ops->enqueue_native(NULL, &j, 1, T0, ids, NULL), CHORE_EINVAL);
+    PQfinish(c);
+    ops->close(s);
+}
+
+static void test_unique_key_conflict_on_admin(void **state)
+{
+    (void)state;
+    char loc[600];
+    store *s = open_store(new_location(loc, sizeof loc));
+    store_new_job j = job_of("u");
+    j.unique_key = "same";
+    int64_t first, second;
+    assert_int_equal(ops->enqueue(s, &j, 1, T0, &first, NULL), CHORE_OK);
+    assert_int_equal(ops->admin(s, STORE_ADMIN_CANCEL, first, T0), CHORE_OK);
+    assert_int_equal(ops->enqueue(s, &j, 1, T0, &second, NULL), CHORE_OK);
+    assert_true(second != first);
+    assert_int_equal(ops->admin(s, STORE_ADMIN_RETRY, first, T0), CHORE_EEXIST);
+    chore_job_info *info = NULL;
+    assert_int_equal(ops->get(s, first, &info), CHORE_OK);
+    assert_int_equal(info->state, CHORE_CANCELLED);
+    chore_job_info_free(info);
+    assert_int_equal(ops->admin(s, STORE_ADMIN_DELETE, first, T0), CHORE_OK);
+    ops->close(s);
+}
+
+/* The server drops every connection of the store (a restart, a failover):
+ * the next reads and writes reconnect and succeed. */
+static void test_reconnects_after_lost_connections(void **state)
+{
+    (void)state;
+    char loc[600];
+    store *s = open_store(new_location(loc, sizeof loc));
+    store_new_job j = job_of("lost");
+    int64_t id = 0, id2 = 0, cc = 0;
+    assert_int_equal(ops->enqueue(s, &j, 1, T0, &id, NULL), CHORE_OK);
+    assert_int_equal(ops->change_counter(s, &cc), CHORE_OK);
+    /* Only this store's server processes: other tests share the cluster. */
+    char kill_sql[256];
+    snprintf(kill_sql, sizeof kill_sql,
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+             " WHERE application_name = 'chore_%s'",
+             strstr(loc, "schema=") + strlen("schema="));
+    PGconn *c = open_raw();
+    int64_t killed = query_int(c, kill_sql);
+    assert_true(killed >= 2); /* a pooled connection and the listening one */
+    PQfinish(c);
+    chore_job_info *info = NULL;
+    assert_int_equal(ops->get(s, id, &info), CHORE_OK);
+    chore_job_info_free(info);
+    assert_int_equal(ops->change_counter(s, &cc), CHORE_OK);
+    c = open_raw();
+    assert_true(query_int(c, kill_sql) >= 1);
+    PQfinish(c);
+    assert_int_equal(ops->enqueue(s, &j, 1, T0, &id2, NULL), CHORE_OK);
+    assert_true(id2 > id);
+    ops->close(s);
+}
+
+int main(void)
+{
+    if (!load_url()) {
+        fprintf(stderr, "test_store_pg: no cluster (CHORE_TEST_PG_DIR/url); skipped\n");
+        return 77;
+    }
+    int failed = store_conformance_run("pg_store_conformance", ops, new_location);
+    failed += store_conformance_run_threads("pg_store_threads", ops, new_location);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_racing_opens_migrate_once),
+        cmocka_unit_test(test_newer_schema_refused),
+        cmocka_unit_test(test_bad_locations),
+        cmocka_unit_test(test_enqueue_native_commit_and_rollback),
+        cmocka_unit_test(test_unique_key_conflict_on_admin),
+        cmocka_unit_test(test_reconnects_after_lost_connections),
+    };
+    failed += cmocka_run_group_tests_name("pg_store", tests, NULL, NULL);
+    return failed;
+}

@@ -66,7 +66,6 @@ enum pg_stmt {
 };
 
 /* The backend's ops table, for store_backend_for (store.c) and tests. */
-extern const store_ops pg_store_ops;
 
 /* The SQL of each statement, with unqualified table names: every
  * connection's search_path is the store's schema. */

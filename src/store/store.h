@@ -261,5 +261,6 @@ void store_claimed_free(store_claimed *jobs, size_t n);
 void store_claimed_clear(store_claimed *job);
 
 extern const store_ops sqlite_store_ops;
+extern const store_ops pg_store_ops;
 
 #endif /* CHORE_STORE_H */

@@ -37,7 +37,7 @@ test-tsan: deps
 
 # libFuzzer on the cron parser, the daemon's config parser and its HTTP
 # request bodies, FUZZ_SECONDS each (clang, ASan+UBSan, in build-fuzz); new
-# finds go to build-fuzz/new-NAME and the inputs that add coverage are
+# finds go to build-fuzz/new-NAME and the inputs that add new edges are
 # merged into fuzz/corpus/NAME (replayed by `make test`: test_cron_corpus,
 # test_daemon_corpus). Crashes are written as build-fuzz/crash-*.
 FUZZ_SECONDS ?= 60
@@ -54,7 +54,7 @@ fuzz:
 	  ./build-fuzz/fuzz_$$f -fork=$(JOBS) -ignore_crashes=1 -max_total_time=$(FUZZ_SECONDS) \
 	    -timeout=10 -max_len=$$len -dict=fuzz/$$f.dict -artifact_prefix=build-fuzz/ \
 	    build-fuzz/new-$$f fuzz/corpus/$$f; \
-	  ./build-fuzz/fuzz_$$f -merge=1 -timeout=10 -artifact_prefix=build-fuzz/ \
+	  ./build-fuzz/fuzz_$$f -merge=1 -use_counters=0 -timeout=10 -artifact_prefix=build-fuzz/ \
 	    fuzz/corpus/$$f build-fuzz/new-$$f; \
 	done
 	@ls build-fuzz/crash-* 2>/dev/null && echo "fuzz: crashes above (replay: ./build-fuzz/fuzz_NAME FILE)" && exit 1 || true

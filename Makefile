@@ -35,22 +35,29 @@ test-tsan: deps
 	@cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(CTEST) -L threaded
 
-# libFuzzer on the cron parser for FUZZ_SECONDS (clang, ASan+UBSan, in
-# build-fuzz); new finds go to build-fuzz/new and the inputs that add
-# coverage are merged into fuzz/corpus/cron (replayed by `make test`).
-# Crashes are written as build-fuzz/crash-*.
+# libFuzzer on the cron parser, the daemon's config parser and its HTTP
+# request bodies, FUZZ_SECONDS each (clang, ASan+UBSan, in build-fuzz); new
+# finds go to build-fuzz/new-NAME and the inputs that add new edges are
+# merged into fuzz/corpus/NAME (replayed by `make test`: test_cron_corpus,
+# test_daemon_corpus). Crashes are written as build-fuzz/crash-*.
 FUZZ_SECONDS ?= 60
+FUZZERS = cron config http_body
 fuzz:
 	@scripts/install-deps.sh fuzz
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	@cmake --build build-fuzz -j $(JOBS) --target fuzz_cron
-	@mkdir -p build-fuzz/new && rm -f build-fuzz/crash-*
-	./build-fuzz/fuzz_cron -fork=$(JOBS) -ignore_crashes=1 -max_total_time=$(FUZZ_SECONDS) \
-	  -timeout=10 -max_len=256 -dict=fuzz/cron.dict -artifact_prefix=build-fuzz/ \
-	  build-fuzz/new fuzz/corpus/cron
-	./build-fuzz/fuzz_cron -merge=1 -timeout=10 -artifact_prefix=build-fuzz/ \
-	  fuzz/corpus/cron build-fuzz/new
-	@ls build-fuzz/crash-* 2>/dev/null && echo "fuzz: crashes above (replay: ./build-fuzz/fuzz_cron FILE)" && exit 1 || true
+	@cmake --build build-fuzz -j $(JOBS) $(FUZZERS:%=--target fuzz_%)
+	@rm -f build-fuzz/crash-*
+	@set -e; for f in $(FUZZERS); do \
+	  case $$f in cron) len=256;; config) len=2048;; *) len=4096;; esac; \
+	  mkdir -p build-fuzz/new-$$f; \
+	  echo "fuzz_$$f: $(FUZZ_SECONDS)s"; \
+	  ./build-fuzz/fuzz_$$f -fork=$(JOBS) -ignore_crashes=1 -max_total_time=$(FUZZ_SECONDS) \
+	    -timeout=10 -max_len=$$len -dict=fuzz/$$f.dict -artifact_prefix=build-fuzz/ \
+	    build-fuzz/new-$$f fuzz/corpus/$$f; \
+	  ./build-fuzz/fuzz_$$f -merge=1 -use_counters=0 -timeout=10 -artifact_prefix=build-fuzz/ \
+	    fuzz/corpus/$$f build-fuzz/new-$$f; \
+	done
+	@ls build-fuzz/crash-* 2>/dev/null && echo "fuzz: crashes above (replay: ./build-fuzz/fuzz_NAME FILE)" && exit 1 || true
 
 bench: build
 	./build/chore bench

@@ -1,6 +1,8 @@
 /*
  * config.c — the daemon's INI file (docs/CONFIG.md) read with inih into a
- * daemon_config: line numbers, sections and the file as a whole.
+ * daemon_config: line numbers, sections and the file as a whole. A file is
+ * read into memory and parsed as a buffer (daemon_config_load_buffer),
+ * the entry point fuzz/fuzz_config.c drives.
  *
  * Debian's inih does not pass line numbers to the handler, and calls it
  * only for `key = value` lines (never for a section header, so an empty
@@ -22,7 +24,7 @@
 
 #include "config_internal.h"
 
-enum { MAX_LINE_BYTES = 1 << 20 };
+enum { MAX_LINE_BYTES = 1 << 20, MAX_FILE_BYTES = 16 << 20 };
 
 static pthread_mutex_t ini_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -268,7 +270,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
     return !l->failed;
 }
 
-/* Parse an open file into l->cfg under the inih settings this format needs. */
+/* Parse l->file (the config's text) into l->cfg under the inih settings this format needs. */
 static void parse(config_loader *l)
 {
     reader_state rs = {.l = l};
@@ -295,6 +297,49 @@ static void parse(config_loader *l)
     free(rs.lines.schedules);
 }
 
+int daemon_config_load_buffer(const char *text, size_t len, const char *name, daemon_config *out,
+                              char *err, size_t errlen)
+{
+    if (errlen > 0)
+        err[0] = '\0';
+    if (name == NULL)
+        name = "config";
+    if ((text == NULL && len > 0) || out == NULL) {
+        snprintf(err, errlen, "%s: no config given", name);
+        return -1;
+    }
+    daemon_config cfg;
+    daemon_config_defaults(&cfg);
+    config_loader l = {
+        .path = name, .cfg = &cfg, .at_line_start = true, .err = err, .errlen = errlen};
+    /* inih and the line reader see C strings: a NUL byte would silently
+     * cut a line short and throw the line count off */
+    const char *nul = len > 0 ? memchr(text, '\0', len) : NULL;
+    if (nul != NULL) {
+        int line = 1;
+        for (const char *p = text; p < nul; p++)
+            line += *p == '\n';
+        config_fail(&l, line, "a NUL byte in the file");
+    } else if (cfg.store == NULL || cfg.listen_host == NULL) {
+        config_fail(&l, 0, "out of memory");
+    } else if (len > 0) { /* an empty file is all defaults */
+        l.file = fmemopen((void *)text, len, "r");
+        if (l.file == NULL) {
+            config_fail(&l, 0, "out of memory");
+        } else {
+            parse(&l);
+            fclose(l.file);
+        }
+    }
+    if (l.failed) {
+        daemon_config_free(&cfg);
+        return -1;
+    }
+    daemon_config_free(out);
+    *out = cfg;
+    return 0;
+}
+
 int daemon_config_load(const char *path, daemon_config *out, char *err, size_t errlen)
 {
     if (errlen > 0)
@@ -308,20 +353,38 @@ int daemon_config_load(const char *path, daemon_config *out, char *err, size_t e
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
-    daemon_config cfg;
-    daemon_config_defaults(&cfg);
-    config_loader l = {
-        .path = path, .cfg = &cfg, .file = f, .at_line_start = true, .err = err, .errlen = errlen};
-    if (cfg.store == NULL || cfg.listen_host == NULL)
-        config_fail(&l, 0, "out of memory");
-    else
-        parse(&l);
-    fclose(f);
-    if (l.failed) {
-        daemon_config_free(&cfg);
-        return -1;
+    /* the whole file in memory, so a file and a buffer are read alike */
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    const char *why = NULL;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= MAX_FILE_BYTES) {
+                why = "is larger than 16 MiB";
+                break;
+            }
+            cap = cap == 0 ? 4096 : cap * 2;
+            char *grown = realloc(text, cap);
+            if (grown == NULL) {
+                why = "out of memory";
+                break;
+            }
+            text = grown;
+        }
+        size_t n = fread(text + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            if (ferror(f))
+                why = strerror(errno);
+            break;
+        }
     }
-    daemon_config_free(out);
-    *out = cfg;
-    return 0;
+    fclose(f);
+    int rc = -1;
+    if (why != NULL)
+        snprintf(err, errlen, "%s: cannot read: %s", path, why);
+    else
+        rc = daemon_config_load_buffer(text, len, path, out, err, errlen);
+    free(text);
+    return rc;
 }

@@ -62,6 +62,10 @@ void daemon_config_defaults(daemon_config *out);
  * and *out is left as it was. On success *out's old contents are freed and
  * replaced by the defaults with the file's settings applied. */
 int daemon_config_load(const char *path, daemon_config *out, char *err, size_t errlen);
+/* The same for a config's text in memory (len bytes, no NUL needed); `name`
+ * stands for the path in messages ("name:line: reason"). */
+int daemon_config_load_buffer(const char *text, size_t len, const char *name, daemon_config *out,
+                              char *err, size_t errlen);
 void daemon_config_free(daemon_config *cfg);
 
 /* Command jobs: a handler per job type that runs its command per job. */

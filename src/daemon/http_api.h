@@ -104,6 +104,12 @@ json_t *http_payload(const char *text);
 char *http_dump(const json_t *v);
 /* True when `text` nests brackets deeper than max outside strings. */
 bool http_too_deep(const char *text, size_t len, int max);
+/* A request body (len bytes, any content) as a JSON object: the depth scan,
+ * the parse (duplicate keys refused) and the object check; an empty body is
+ * an empty object. True with *out (owned); false with *out NULL and a 400
+ * (500 when out of memory) on rs. No libmicrohttpd: fuzz/fuzz_http_body.c
+ * drives it. */
+bool http_parse_body(http_resp *rs, const char *body, size_t len, json_t **out);
 
 /* Route handlers. */
 typedef void (*http_handler)(http_req *rq, http_resp *rs);

@@ -302,29 +302,9 @@ static void run_route(http_server *s, struct MHD_Connection *conn, const char *m
         return;
     }
     json_t *body;
-    if (st->len == 0) {
-        body = json_object();
-    } else {
-        if (http_too_deep(st->body, st->len, HTTP_MAX_DEPTH)) {
-            http_error(rs, 400, "invalid_json", "the body nests deeper than %d levels",
-                       HTTP_MAX_DEPTH);
-            return;
-        }
-        json_error_t jerr;
-        body = json_loadb(st->body, st->len, JSON_REJECT_DUPLICATES, &jerr);
-        if (body == NULL) {
-            http_error(rs, 400, "invalid_json", "line %d column %d: %s", jerr.line, jerr.column,
-                       jerr.text);
-            return;
-        }
-    }
-    if (body == NULL) {
-        http_error(rs, 500, "internal", "out of memory");
+    if (!http_parse_body(rs, st->body, st->len, &body))
         return;
-    }
-    if (!json_is_object(body)) {
-        http_error(rs, 400, "bad_request", "the body must be a JSON object");
-    } else if (!st->rt->takes_body && json_object_size(body) > 0) {
+    if (!st->rt->takes_body && json_object_size(body) > 0) {
         http_error(rs, 400, "unknown_field", "%s %s takes no fields", method, st->rt->pattern);
     } else {
         http_req rq = {.c = s->c, .runner = s->runner, .method = method, .path = path,

@@ -26,6 +26,48 @@ void http_json(http_resp *rs, int status, json_t *v)
     }
 }
 
+/* The length of the valid UTF-8 sequence at p (as jansson checks it: no
+ * overlong forms, surrogates or code points past U+10FFFF), or 0. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+    size_t n;
+    uint32_t cp;
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        n = 2, cp = p[0] & 0x1F;
+    else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+        n = 3, cp = p[0] & 0x0F;
+    else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+        n = 4, cp = p[0] & 0x07;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) /* a NUL ends the loop here too */
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* Replace each byte that is not part of valid UTF-8 with '?': a message
+ * cut at a byte count (or quoting raw input) may split a character, and
+ * jansson refuses such a string. */
+static void utf8_clean(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p != '\0') {
+        size_t n = utf8_sequence(p);
+        if (n == 0)
+            *p++ = '?';
+        else
+            p += n;
+    }
+}
+
 void http_error(http_resp *rs, int status, const char *code, const char *fmt, ...)
 {
     char msg[512];
@@ -33,6 +75,7 @@ void http_error(http_resp *rs, int status, const char *code, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    utf8_clean(msg);
     http_json(rs, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
@@ -278,4 +321,38 @@ bool http_too_deep(const char *text, size_t len, int max)
         }
     }
     return false;
+}
+
+bool http_parse_body(http_resp *rs, const char *body, size_t len, json_t **out)
+{
+    *out = NULL;
+    json_t *v;
+    if (len == 0) {
+        v = json_object();
+    } else {
+        /* jansson recurses per level: refuse deep nesting before it parses */
+        if (http_too_deep(body, len, HTTP_MAX_DEPTH)) {
+            http_error(rs, 400, "invalid_json", "the body nests deeper than %d levels",
+                       HTTP_MAX_DEPTH);
+            return false;
+        }
+        json_error_t jerr;
+        v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (v == NULL) {
+            http_error(rs, 400, "invalid_json", "line %d column %d: %s", jerr.line, jerr.column,
+                       jerr.text);
+            return false;
+        }
+    }
+    if (v == NULL) {
+        http_error(rs, 500, "internal", "out of memory");
+        return false;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        http_error(rs, 400, "bad_request", "the body must be a JSON object");
+        return false;
+    }
+    *out = v;
+    return true;
 }

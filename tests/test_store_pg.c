@@ -2,7 +2,9 @@
  * test_store_pg.c — the store conformance suite on the PostgreSQL backend
  * (a fresh schema per test), then what only PostgreSQL has: two opens
  * racing to migrate one fresh schema, enqueue inside the caller's own
- * PGconn transaction, the schema version check, bad URLs.
+ * PGconn transaction, the schema version check, bad URLs, leases and
+ * loop locks judged by the database's clock between nodes whose clocks
+ * disagree, and the advisory locks of loop locks.
  *
  * Needs the cluster of scripts/pg-cluster.sh: ctest's fixture "pg" starts
  * it and sets CHORE_TEST_PG_DIR, where DIR/url holds its URL.
@@ -368,6 +370,185 @@ static void test_reconnects_after_lost_connections(void **state)
     ops->close(s);
 }
 
+/* ---------------------------------------------------------------- clocks */
+
+#define MIN_MS (60 * 1000LL)
+
+static int64_t real_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int job_state(store *s, int64_t id)
+{
+    chore_job_info *info = NULL;
+    assert_int_equal(ops->get(s, id, &info), CHORE_OK);
+    int state = (int)info->state;
+    chore_job_info_free(info);
+    return state;
+}
+
+/* Three nodes on one schema: one in sync, one 10 minutes ahead, one 10
+ * minutes behind. Leases and deadlines are judged by the database's clock:
+ * the fast node cannot rescue the others' jobs early, and the slow node's
+ * leases are not already expired for everyone else. */
+static void test_skewed_clocks_cannot_rescue_early(void **state)
+{
+    (void)state;
+    char loc[600];
+    new_location(loc, sizeof loc);
+    store *sync = open_store(loc), *fast = open_store(loc), *slow = open_store(loc);
+    const int64_t lease = 30000, skew = 10 * MIN_MS;
+    int64_t now = real_now_ms();
+    store_new_job jobs[3] = {job_of("a"), job_of("b"), job_of("c")};
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++)
+        jobs[i].run_at_ms = now - skew; /* due for every node */
+    assert_int_equal(ops->enqueue(sync, jobs, 3, now, ids, NULL), CHORE_OK);
+
+    /* The in-sync node claims one job; the slow node claims one and
+     * suspends another until its own now + 60 s. */
+    store_claim_req one = {.max = 1, .lease_ms = lease};
+    store_claimed *got = NULL, *slow_got = NULL;
+    size_t n = 0;
+    assert_int_equal(ops->claim(sync, &one, real_now_ms(), &got, &n), CHORE_OK);
+    assert_int_equal(n, 1);
+    int64_t slow_now = real_now_ms() - skew;
+    store_claim_req two = {.max = 2, .lease_ms = lease};
+    assert_int_equal(ops->claim(slow, &two, slow_now, &slow_got, &n), CHORE_OK);
+    assert_int_equal(n, 2);
+    /* Leases come back in the caller's own time: its first call measured it. */
+    assert_int_equal(slow_got[0].lease_until_ms, slow_now + lease);
+    store_outcome susp = {.id = slow_got[1].id,
+                          .token = slow_got[1].token,
+                          .kind = STORE_SUSPEND,
+                          .run_at_ms = slow_now + 2 * lease};
+    bool applied = false;
+    assert_int_equal(ops->finish(slow, &susp, 1, slow_now, &applied), CHORE_OK);
+    assert_true(applied);
+
+    /* The fast node's rescue, and the in-sync node's, find nothing expired:
+     * by the caller's clocks the slow node's lease ended 9.5 minutes ago. */
+    int64_t rescued = -1;
+    assert_int_equal(ops->rescue(fast, real_now_ms() + skew, &rescued), CHORE_OK);
+    assert_int_equal(rescued, 0);
+    assert_int_equal(ops->rescue(sync, real_now_ms(), &rescued), CHORE_OK);
+    assert_int_equal(rescued, 0);
+    assert_int_equal(job_state(sync, got[0].id), CHORE_RUNNING);
+    assert_int_equal(job_state(sync, slow_got[0].id), CHORE_RUNNING);
+    assert_int_equal(job_state(sync, slow_got[1].id), CHORE_SUSPENDED);
+    /* Another node reads the lease in its own time base (about its now + lease). */
+    chore_job_info *info = NULL;
+    assert_int_equal(ops->get(fast, got[0].id, &info), CHORE_OK);
+    int64_t expect = real_now_ms() + skew + lease;
+    assert_true(info->lease_until_ms > expect - 5000 && info->lease_until_ms <= expect);
+    chore_job_info_free(info);
+
+    /* A heartbeat by the slow node extends in database time too. */
+    store_lease hb = {.id = slow_got[0].id, .token = slow_got[0].token};
+    assert_int_equal(ops->heartbeat(slow, &hb, 1, real_now_ms() - skew, 3 * lease, &applied),
+                     CHORE_OK);
+    assert_true(applied);
+
+    /* Past the leases by the fast node's own clock: the two 30 s leases and
+     * the deadline expire, the heartbeaten lease does not. */
+    assert_int_equal(ops->rescue(fast, real_now_ms() + skew + 2 * lease + 1000, &rescued),
+                     CHORE_OK);
+    assert_int_equal(rescued, 2);
+    assert_int_equal(job_state(sync, got[0].id), CHORE_AVAILABLE);
+    assert_int_equal(job_state(sync, slow_got[0].id), CHORE_RUNNING);
+    assert_int_equal(job_state(sync, slow_got[1].id), CHORE_AVAILABLE);
+    assert_int_equal(ops->rescue(fast, real_now_ms() + skew + 3 * lease + 1000, &rescued),
+                     CHORE_OK);
+    assert_int_equal(rescued, 1);
+    store_claimed_free(got, 1);
+    store_claimed_free(slow_got, 2);
+    ops->close(sync);
+    ops->close(fast);
+    ops->close(slow);
+}
+
+/* The advisory locks this schema's connections hold on the server. */
+static int64_t advisory_locks(PGconn *c, const char *schema, bool terminate)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+             " WHERE l.locktype = 'advisory' AND a.application_name = 'chore_%s'",
+             terminate ? "count(pg_terminate_backend(l.pid))" : "count(*)", schema);
+    return query_int(c, sql);
+}
+
+/* Loop locks: a live holder keeps an advisory lock, so no other node takes
+ * the lock even past its lease; when its session is gone, the lease row,
+ * judged by the database's clock, still keeps a node whose clock is 10
+ * minutes ahead out until the lease really ends. */
+static void test_skewed_clock_cannot_take_lock(void **state)
+{
+    (void)state;
+    char loc[600];
+    new_location(loc, sizeof loc);
+    const char *schema = strstr(loc, "schema=") + strlen("schema=");
+    store *a = open_store(loc), *b = open_store(loc);
+    const int64_t ttl = 30000, skew = 10 * MIN_MS;
+    PGconn *c = open_raw();
+    bool held = false;
+    assert_int_equal(ops->lock_acquire(a, "tick", "node-a", real_now_ms(), ttl, &held), CHORE_OK);
+    assert_true(held);
+    assert_int_equal(advisory_locks(c, schema, false), 1);
+    /* b's clock is 10 minutes ahead: by it a's lease ended long ago. */
+    assert_int_equal(ops->lock_acquire(b, "tick", "node-b", real_now_ms() + skew, ttl, &held),
+                     CHORE_OK);
+    assert_false(held);
+    /* Even past the lease in database time, a's live session keeps it. */
+    assert_int_equal(
+        ops->lock_acquire(b, "tick", "node-b", real_now_ms() + skew + 2 * ttl, ttl, &held),
+        CHORE_OK);
+    assert_false(held);
+    assert_int_equal(advisory_locks(c, schema, false), 1); /* b's refusals kept nothing */
+
+    /* a's lock connection dies (the node is cut off): the advisory lock is
+     * gone, a's lease row is not, and it still holds b out. */
+    assert_int_equal(advisory_locks(c, schema, true), 1);
+    for (int i = 0; i < 500 && advisory_locks(c, schema, false) > 0; i++)
+        usleep(10000);
+    assert_int_equal(advisory_locks(c, schema, false), 0);
+    assert_int_equal(ops->lock_acquire(b, "tick", "node-b", real_now_ms() + skew, ttl, &held),
+                     CHORE_OK);
+    assert_false(held);
+    assert_int_equal(advisory_locks(c, schema, false), 0); /* b gave its fresh one back */
+    /* a renews: it reconnects, takes the advisory lock again, keeps its row. */
+    assert_int_equal(ops->lock_acquire(a, "tick", "node-a", real_now_ms(), ttl, &held), CHORE_OK);
+    assert_true(held);
+    assert_int_equal(advisory_locks(c, schema, false), 1);
+
+    /* a releases: both go, and b takes the lock at once. */
+    assert_int_equal(ops->lock_release(a, "tick", "node-a"), CHORE_OK);
+    assert_int_equal(advisory_locks(c, schema, false), 0);
+    assert_int_equal(ops->lock_acquire(b, "tick", "node-b", real_now_ms() + skew, ttl, &held),
+                     CHORE_OK);
+    assert_true(held);
+    assert_int_equal(ops->lock_acquire(a, "tick", "node-a", real_now_ms(), ttl, &held), CHORE_OK);
+    assert_false(held);
+
+    /* b's store closes without releasing (a crash): the advisory lock goes
+     * with its session; the row keeps a out until b's lease ends in
+     * database time, 30 s after b took it, by a's clock too. */
+    int64_t b_took = real_now_ms();
+    ops->close(b);
+    for (int i = 0; i < 500 && advisory_locks(c, schema, false) > 0; i++)
+        usleep(10000);
+    assert_int_equal(ops->lock_acquire(a, "tick", "node-a", real_now_ms(), ttl, &held), CHORE_OK);
+    assert_false(held);
+    assert_int_equal(ops->lock_acquire(a, "tick", "node-a", b_took + ttl + 1000, ttl, &held),
+                     CHORE_OK);
+    assert_true(held);
+    PQfinish(c);
+    ops->close(a);
+}
+
 int main(void)
 {
     if (!load_url()) {
@@ -383,6 +564,8 @@ int main(void)
         cmocka_unit_test(test_enqueue_native_commit_and_rollback),
         cmocka_unit_test(test_unique_key_conflict_on_admin),
         cmocka_unit_test(test_reconnects_after_lost_connections),
+        cmocka_unit_test(test_skewed_clocks_cannot_rescue_early),
+        cmocka_unit_test(test_skewed_clock_cannot_take_lock),
     };
     failed += cmocka_run_group_tests_name("pg_store", tests, NULL, NULL);
     return failed;

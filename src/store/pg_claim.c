@@ -4,7 +4,8 @@
  * leases them and promotes the other due scheduled jobs, so nodes claiming
  * at once never wait for each other nor take the same job. The name and
  * queue filters are text[] parameters, so one statement serves every
- * combination.
+ * combination. The lease is set in database time (pg_clock.c); the rest
+ * of the times are the caller's.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,8 +19,9 @@ typedef struct claim_args {
     size_t n;
 } claim_args;
 
-/* Read row i of the claim's result into job. */
-static int read_claimed(const PGresult *res, int i, store_claimed *job)
+/* Read row i of the claim's result into job; the lease comes back in the
+ * caller's time. */
+static int read_claimed(store *s, const PGresult *res, int i, store_claimed *job)
 {
     int rc;
     job->id = pg_get_i64(res, i, 0);
@@ -32,15 +34,19 @@ static int read_claimed(const PGresult *res, int i, store_claimed *job)
     job->attempt = (int)pg_get_i64(res, i, 5);
     job->max_attempts = (int)pg_get_i64(res, i, 6);
     job->timeout_ms = pg_get_i64(res, i, 7);
-    job->lease_until_ms = pg_get_i64(res, i, 8);
+    job->lease_until_ms = pg_caller_time(s, pg_get_i64(res, i, 8));
     job->run_at_ms = pg_get_i64(res, i, 10);
     return rc;
 }
 
 static int claim_body(store *s, pg_conn *pc, void *arg)
 {
-    (void)s;
     claim_args *a = arg;
+    /* The lease is set in database time, where rescue judges it. */
+    int64_t db_now;
+    int rc = pg_db_time(s, pc, a->now_ms, &db_now);
+    if (rc != CHORE_OK)
+        return rc;
     const store_claim_req *req = a->req;
     char *names = NULL, *queues = NULL;
     if (req->names != NULL && (names = pg_text_array(req->names, req->n_names)) == NULL)
@@ -52,13 +58,12 @@ static int claim_body(store *s, pg_conn *pc, void *arg)
     int64_t limit = req->max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)req->max;
     int64_t horizon = req->horizon_ms > a->now_ms ? req->horizon_ms : a->now_ms;
     pg_num until, now, lim, hor;
-    const char *p[6] = {pg_i64(&until, a->now_ms + req->lease_ms),
+    const char *p[6] = {pg_i64(&until, pg_sat_add(db_now, req->lease_ms)),
                         pg_i64(&now, a->now_ms),
                         pg_i64(&lim, limit),
                         pg_i64(&hor, horizon),
                         names,
                         queues};
-    int rc;
     PGresult *res = pg_run(pc, PG_S_CLAIM, 6, p, &rc);
     free(names);
     free(queues);
@@ -69,7 +74,7 @@ static int claim_body(store *s, pg_conn *pc, void *arg)
     if (rows > 0 && (a->jobs = calloc((size_t)rows, sizeof *a->jobs)) == NULL)
         rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
     for (int i = 0; i < rows && rc == CHORE_OK; i++) {
-        rc = read_claimed(res, i, &a->jobs[i]);
+        rc = read_claimed(s, res, i, &a->jobs[i]);
         a->n = (size_t)i + 1;
     }
     PQclear(res);

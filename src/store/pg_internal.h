@@ -91,6 +91,15 @@ struct store {
     pthread_mutex_t lmu; /* guards listen and notified */
     PGconn *listen;      /* LISTENs on channel; change_counter's own */
     int64_t notified;    /* notifications received */
+
+    pthread_mutex_t kmu; /* guards skew_known and skew_ms */
+    bool skew_known;     /* measured (pg_clock.c) */
+    int64_t skew_ms;     /* caller's clock - database's clock */
+
+    pthread_mutex_t amu; /* guards lockc and the held advisory locks; held across a lock call */
+    PGconn *lockc;       /* holds the session-level advisory locks of loop locks */
+    char **advisory;     /* lock names whose advisory lock lockc holds */
+    size_t n_advisory;
 };
 
 /* ---- errors and connections (pg_store.c) */
@@ -147,6 +156,16 @@ bool pg_all_distinct_completions(const store_outcome *outs, size_t n);
 int pg_complete_many(pg_conn *pc, const store_outcome *outs, size_t n, int64_t now_ms,
                      bool *applied);
 
+/* ---- clocks (pg_clock.c) */
+
+/* Database time for the caller's time caller_ms, measuring the store's
+ * skew on pc on first use. */
+int pg_db_time(store *s, pg_conn *pc, int64_t caller_ms, int64_t *db_ms);
+/* The caller's time for a database time read back; 0 stays 0. */
+int64_t pg_caller_time(store *s, int64_t db_ms);
+/* a + b, saturating at INT64_MAX / INT64_MIN. */
+int64_t pg_sat_add(int64_t a, int64_t b);
+
 /* ---- schema (pg_schema.c) */
 
 /* Create or migrate the schema under a transaction-level advisory lock,
@@ -202,5 +221,7 @@ int pg_schedule_version(store *s, int64_t *out);
 int pg_lock_acquire(store *s, const char *name, const char *owner, int64_t now_ms, int64_t ttl_ms,
                     bool *held);
 int pg_lock_release(store *s, const char *name, const char *owner);
+/* Close the lock connection (its advisory locks go with it) and forget them. */
+void pg_locks_close(store *s);
 
 #endif /* CHORE_PG_INTERNAL_H */

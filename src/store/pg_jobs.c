@@ -224,7 +224,6 @@ typedef struct finish_args {
 
 static int finish_body(store *s, pg_conn *pc, void *arg)
 {
-    (void)s;
     finish_args *a = arg;
     if (pg_all_distinct_completions(a->outs, a->n))
         return pg_complete_many(pc, a->outs, a->n, a->now_ms, a->applied);
@@ -248,9 +247,14 @@ static int finish_body(store *s, pg_conn *pc, void *arg)
         case STORE_SNOOZE:
             which = PG_S_FIN_SNOOZE, np = 4, p[3] = pg_i64(&run_at, o->run_at_ms);
             break;
-        case STORE_SUSPEND:
-            which = PG_S_FIN_SUSPEND, np = 3, p[2] = pg_i64(&run_at, o->run_at_ms);
+        case STORE_SUSPEND: { /* the deadline is judged by rescue, in database time */
+            int64_t deadline;
+            int rc = pg_db_time(s, pc, o->run_at_ms, &deadline);
+            if (rc != CHORE_OK)
+                return rc;
+            which = PG_S_FIN_SUSPEND, np = 3, p[2] = pg_i64(&run_at, deadline);
             break;
+        }
         case STORE_RELEASE:
             which = PG_S_FIN_RELEASE, np = 3;
             break;
@@ -283,22 +287,26 @@ int pg_finish(store *s, const store_outcome *outs, size_t n, int64_t now_ms, boo
 typedef struct heartbeat_args {
     const store_lease *leases;
     size_t n;
-    int64_t lease_until;
+    int64_t now_ms;
+    int64_t lease_ms;
     bool *applied;
 } heartbeat_args;
 
 static int heartbeat_body(store *s, pg_conn *pc, void *arg)
 {
-    (void)s;
     heartbeat_args *a = arg;
+    int64_t db_now; /* the lease is set in database time, where rescue judges it */
+    int rc = pg_db_time(s, pc, a->now_ms, &db_now);
+    if (rc != CHORE_OK)
+        return rc;
     pg_num until;
-    pg_i64(&until, a->lease_until);
+    pg_i64(&until, pg_sat_add(db_now, a->lease_ms));
     for (size_t i = 0; i < a->n; i++) {
         pg_num id, token;
         const char *p[3] = {pg_i64(&id, a->leases[i].id), pg_i64(&token, a->leases[i].token),
                             until.s};
         int64_t changed = 0;
-        int rc = pg_run_cmd(pc, PG_S_HEARTBEAT, 3, p, &changed);
+        rc = pg_run_cmd(pc, PG_S_HEARTBEAT, 3, p, &changed);
         if (rc != CHORE_OK)
             return rc;
         if (a->applied != NULL)
@@ -315,7 +323,7 @@ int pg_heartbeat(store *s, const store_lease *leases, size_t n, int64_t now_ms, 
         return CHORE_OK;
     if (leases == NULL)
         return pg_fail_msg(CHORE_EINVAL, "heartbeat: no leases");
-    heartbeat_args a = {leases, n, now_ms + lease_ms, applied};
+    heartbeat_args a = {leases, n, now_ms, lease_ms, applied};
     return pg_write(s, heartbeat_body, &a);
 }
 
@@ -329,11 +337,17 @@ typedef struct sweep_args {
 
 static int sweep_body(store *s, pg_conn *pc, void *arg)
 {
-    (void)s;
     sweep_args *a = arg;
-    pg_num at;
-    const char *p[1] = {pg_i64(&at, a->at_ms)};
-    return pg_run_cmd(pc, a->which, 1, p, &a->count);
+    pg_num at, db;
+    const char *p[2] = {pg_i64(&at, a->at_ms), NULL};
+    if (a->which == PG_S_RESCUE) { /* leases and deadlines are judged in database time */
+        int64_t db_now;
+        int rc = pg_db_time(s, pc, a->at_ms, &db_now);
+        if (rc != CHORE_OK)
+            return rc;
+        p[1] = pg_i64(&db, db_now);
+    }
+    return pg_run_cmd(pc, a->which, a->which == PG_S_RESCUE ? 2 : 1, p, &a->count);
 }
 
 /* store_ops.rescue: see store.h. */

@@ -13,7 +13,7 @@
 
 /* Copy row i's JOB_COLUMNS (see pg_sql.c) into info. On failure info
  * holds what was copied, for chore_job_info_free. */
-static int read_job(const PGresult *res, int i, chore_job_info *info)
+static int read_job(store *s, const PGresult *res, int i, chore_job_info *info)
 {
     int rc;
     info->id = pg_get_i64(res, i, 0);
@@ -33,7 +33,7 @@ static int read_job(const PGresult *res, int i, chore_job_info *info)
     info->run_at_ms = pg_get_i64(res, i, 11);
     info->attempted_at_ms = pg_get_i64(res, i, 12); /* NULL reads as 0 */
     info->finished_at_ms = pg_get_i64(res, i, 13);
-    info->lease_until_ms = pg_get_i64(res, i, 14);
+    info->lease_until_ms = pg_caller_time(s, pg_get_i64(res, i, 14)); /* stored in db time */
     return rc;
 }
 
@@ -76,7 +76,6 @@ typedef struct get_args {
 
 static int get_body(store *s, pg_conn *pc, void *arg)
 {
-    (void)s;
     get_args *a = arg;
     pg_num id;
     const char *p[1] = {pg_i64(&id, a->id)};
@@ -92,7 +91,7 @@ static int get_body(store *s, pg_conn *pc, void *arg)
     if (info == NULL)
         rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
     if (rc == CHORE_OK)
-        rc = read_job(res, 0, info);
+        rc = read_job(s, res, 0, info);
     if (rc == CHORE_OK)
         rc = read_errors(res, 15, info);
     if (rc == CHORE_OK)
@@ -128,7 +127,6 @@ typedef struct list_args {
 
 static int list_body(store *s, pg_conn *pc, void *arg)
 {
-    (void)s;
     list_args *a = arg;
     const chore_list_query *q = a->q;
     bool by_state = !q->any_state && q->state >= 0;
@@ -144,7 +142,7 @@ static int list_body(store *s, pg_conn *pc, void *arg)
     if (rows > 0 && (a->items = calloc((size_t)rows, sizeof *a->items)) == NULL)
         rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
     for (int i = 0; i < rows && rc == CHORE_OK; i++) {
-        rc = read_job(res, i, &a->items[i]);
+        rc = read_job(s, res, i, &a->items[i]);
         a->n = (size_t)i + 1;
     }
     PQclear(res);

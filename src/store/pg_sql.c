@@ -4,7 +4,9 @@
  * Table names are unqualified: every pooled connection's search_path is
  * the store's schema. Parameters are sent as text and cast here, so that
  * a statement never depends on type inference. Times are bigint ms passed
- * in by the caller (the runtime's clock), as in the SQLite backend.
+ * in by the caller (the runtime's clock), as in the SQLite backend, except
+ * lease_until and the locks' expires_at, which are in database time (see
+ * pg_clock.c).
  *
  * Claims, rescues and prunes pick their rows with FOR UPDATE SKIP LOCKED:
  * nodes claiming at once take different jobs instead of waiting for each
@@ -103,6 +105,8 @@ const char *const pg_sql[PG_S_COUNT] = {
     /* $1 id, $2 token, $3 lease_until. */
     [PG_S_HEARTBEAT] = "UPDATE chore_jobs SET lease_until = $3::bigint"
                        " WHERE id = $1::bigint AND token = $2::bigint AND state = 2",
+    /* $1 now (the caller's: recorded), $2 now in database time (judges the
+     * leases and deadlines, which are stored in database time). */
     [PG_S_RESCUE] =
         "UPDATE chore_jobs SET errors = coalesce(errors, '[]'::jsonb) || jsonb_build_array("
         " jsonb_build_object('attempt', attempt, 'at', $1::bigint, 'error',"
@@ -113,7 +117,7 @@ const char *const pg_sql[PG_S_COUNT] = {
         " run_at = CASE WHEN max_attempts > 0 AND attempt >= max_attempts THEN run_at"
         " ELSE $1::bigint END, lease_until = NULL"
         " WHERE id IN (SELECT id FROM chore_jobs WHERE state IN (2, 3)"
-        " AND lease_until <= $1::bigint FOR UPDATE SKIP LOCKED)",
+        " AND lease_until <= $2::bigint FOR UPDATE SKIP LOCKED)",
     [PG_S_PRUNE] = "DELETE FROM chore_jobs WHERE id IN (SELECT id FROM chore_jobs"
                    " WHERE state >= 4 AND finished_at < $1::bigint FOR UPDATE SKIP LOCKED)",
     [PG_S_ADMIN_STATE] = "SELECT state FROM chore_jobs WHERE id = $1::bigint FOR UPDATE",
@@ -182,7 +186,7 @@ const char *const pg_sql[PG_S_COUNT] = {
                            " FOR UPDATE SKIP LOCKED",
     [PG_S_SCHED_RELEASE] = "UPDATE chore_schedules SET last_job_id = $2::bigint,"
                            " pending_slot_ms = 0 WHERE name = $1::text",
-    /* $1 name, $2 owner, $3 now, $4 expiry: a row comes back when the lock
+    /* $1 name, $2 owner, $3 now, $4 expiry (database time): a row comes back when the lock
      * is ours (taken when absent, expired or already ours). */
     [PG_S_LOCK_TAKE] = "INSERT INTO chore_locks(name, owner, expires_at)"
                        " VALUES($1::text, $2::text, $4::bigint)"

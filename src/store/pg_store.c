@@ -4,7 +4,8 @@
  * with a reconnect when a connection was lost, errors, change_counter and
  * the ops table. Job operations live in pg_jobs.c, pg_claim.c and
  * pg_read.c, schedules in pg_schedules.c, loop locks in pg_locks.c, the
- * schema in pg_schema.c and the SQL in pg_sql.c.
+ * schema in pg_schema.c, the caller/database clock translation in
+ * pg_clock.c and the SQL in pg_sql.c.
  *
  * Every call takes one connection of a small pool for its duration, so
  * calls from several threads run at once, as on a server they can.
@@ -453,6 +454,9 @@ static void pg_close(store *s)
     for (int i = 0; i < PG_POOL_SIZE; i++)
         PQfinish(s->pool[i].c);
     PQfinish(s->listen);
+    pg_locks_close(s);
+    pthread_mutex_destroy(&s->amu);
+    pthread_mutex_destroy(&s->kmu);
     pthread_mutex_destroy(&s->lmu);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
@@ -490,6 +494,8 @@ static int pg_open(store **out, const char *location, chore_durability durabilit
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->lmu, NULL);
+    pthread_mutex_init(&s->kmu, NULL);
+    pthread_mutex_init(&s->amu, NULL);
     /* Not waiting for the WAL flush costs at most the last commits in a
      * server crash: the trade CHORE_DURABLE_PROCESS makes. */
     s->async_commit = durability == CHORE_DURABLE_PROCESS;

@@ -6,7 +6,10 @@
  * Rules every backend keeps:
  *  - every function is safe to call from several threads at once;
  *  - every write function is one transaction: all of it happens or none;
- *  - times are passed in by the caller (the runtime's clock), never read;
+ *  - times are passed in by the caller (the runtime's clock), never read
+ *    from the machine's clock; a backend on a server may translate them
+ *    into the server's clock with a constant per-store skew, as long as
+ *    the caller sees its own time base back (PostgreSQL: docs/POSTGRES.md);
  *  - a function that fails returns a negative CHORE_E* code and, when the
  *    store has one, leaves a message for store_errmsg; it never aborts;
  *  - the store never starts threads.
@@ -237,7 +240,9 @@ typedef struct store_ops {
      * resumed (by any process), and not when one fires. */
     int (*schedule_version)(store *s, int64_t *out);
 
-    /* Locks for loops: a lease row per lock name. */
+    /* Locks for loops: a lease row per lock name. A backend may also
+     * refuse while another process's live session holds the lock, past
+     * its lease (PostgreSQL's advisory locks). */
     /* Take or renew `name` for `owner` until now + ttl_ms: *held is true
      * when it was free, expired, or already `owner`'s; false when another
      * owner holds an unexpired lease (nothing changes then). */

@@ -338,7 +338,7 @@ class Multinode(unittest.TestCase):
     def test_cron(self):
         sched = "mn_sched"
         run_worker("schedule", self.url, sched, "* * * * * *", "mn_cron")
-        cl = self.nodes(["--handle", "mn_cron", "--record", "{f}records"])
+        cl = self.nodes(["--handle", "mn_cron", "--record", "{f}records", "--lease", "5000"])
         end = time.monotonic() + N_SLOTS
         kills = 0
         while time.monotonic() < end:

@@ -378,23 +378,6 @@ typedef struct admin_args {
     int64_t now_ms;
 } admin_args;
 
-/* Whether op may act on a job in `state` (the rules of chore.h). */
-static bool admin_allowed(store_admin_op op, int state)
-{
-    switch (op) {
-    case STORE_ADMIN_RETRY:
-        return state == CHORE_SCHEDULED || state == CHORE_DISCARDED || state == CHORE_CANCELLED ||
-               state == CHORE_COMPLETED;
-    case STORE_ADMIN_CANCEL:
-        return state == CHORE_SCHEDULED || state == CHORE_AVAILABLE || state == CHORE_RUNNING ||
-               state == CHORE_SUSPENDED;
-    case STORE_ADMIN_REQUEUE:
-    case STORE_ADMIN_DELETE:
-        return state != CHORE_RUNNING;
-    }
-    return false;
-}
-
 static int admin_body(store *s, pg_conn *pc, void *arg)
 {
     (void)s;
@@ -409,7 +392,7 @@ static int admin_body(store *s, pg_conn *pc, void *arg)
     PQclear(res);
     if (state < 0)
         return pg_fail_msg(CHORE_ENOTFOUND, "no job with this id");
-    if (!admin_allowed(a->op, state))
+    if (!store_admin_allowed(a->op, state))
         return pg_fail_msg(CHORE_ESTATE, "not allowed in the job's current state");
     enum pg_stmt which = a->op == STORE_ADMIN_RETRY     ? PG_S_ADMIN_RETRY
                          : a->op == STORE_ADMIN_CANCEL  ? PG_S_ADMIN_CANCEL

@@ -4,7 +4,6 @@
  * a pooled connection (pg_read: tried again once on a new connection when
  * the server dropped the first).
  */
-#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,31 +41,12 @@ static int read_errors(const PGresult *res, int col, chore_job_info *info)
 {
     if (PQgetisnull(res, 0, col))
         return CHORE_OK;
-    json_error_t jerr;
-    json_t *arr = json_loads(PQgetvalue(res, 0, col), JSON_REJECT_DUPLICATES, &jerr);
-    if (arr == NULL) {
-        if (json_error_code(&jerr) == json_error_out_of_memory)
-            return pg_fail_msg(CHORE_ENOMEM, "out of memory");
-        return pg_fail_msg(CHORE_ESTORE, "postgres: a job's errors column is not valid JSON");
-    }
-    int rc = CHORE_OK;
-    size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
-    if (n > 0 && (info->errors = calloc(n, sizeof *info->errors)) == NULL)
-        rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n && rc == CHORE_OK; i++) {
-        json_t *e = json_array_get(arr, i);
-        chore_attempt_error *out = &info->errors[i];
-        out->attempt = (int)json_integer_value(json_object_get(e, "attempt"));
-        out->at_ms = (int64_t)json_integer_value(json_object_get(e, "at"));
-        const char *msg = json_string_value(json_object_get(e, "error"));
-        out->error = strdup(msg != NULL ? msg : "");
-        if (out->error == NULL)
-            rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
-        else
-            info->n_errors = i + 1;
-    }
-    json_decref(arr);
-    return rc;
+    const char *text = PQgetvalue(res, 0, col);
+    const char *why = NULL;
+    int rc = store_errors_from_json(text, info, &why);
+    if (rc == CHORE_ESTORE)
+        return pg_fail_msg(rc, "postgres: a job's errors column is not valid JSON");
+    return rc == CHORE_OK ? rc : pg_fail_msg(rc, why);
 }
 
 typedef struct get_args {

@@ -339,23 +339,6 @@ typedef struct admin_args {
     int64_t now_ms;
 } admin_args;
 
-/* Whether op may act on a job in `state` (the rules of chore.h). */
-static bool admin_allowed(store_admin_op op, int state)
-{
-    switch (op) {
-    case STORE_ADMIN_RETRY:
-        return state == CHORE_SCHEDULED || state == CHORE_DISCARDED || state == CHORE_CANCELLED ||
-               state == CHORE_COMPLETED;
-    case STORE_ADMIN_CANCEL:
-        return state == CHORE_SCHEDULED || state == CHORE_AVAILABLE || state == CHORE_RUNNING ||
-               state == CHORE_SUSPENDED;
-    case STORE_ADMIN_REQUEUE:
-    case STORE_ADMIN_DELETE:
-        return state != CHORE_RUNNING;
-    }
-    return false;
-}
-
 static int admin_body(store *s, void *arg)
 {
     admin_args *a = arg;
@@ -372,7 +355,7 @@ static int admin_body(store *s, void *arg)
         return sq_fail_msg(CHORE_ENOTFOUND, "no job with this id");
     if (src != SQLITE_ROW)
         return sq_fail(s->w, src);
-    if (!admin_allowed(a->op, state))
+    if (!store_admin_allowed(a->op, state))
         return sq_fail_msg(CHORE_ESTATE, "not allowed in the job's current state");
 
     enum sq_wstmt which = a->op == STORE_ADMIN_RETRY     ? SQ_W_ADMIN_RETRY

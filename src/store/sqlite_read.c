@@ -3,7 +3,6 @@
  * count_by_name, next_run_at and change_counter, all on the read connection (behind rmu),
  * which in WAL mode never waits for the writer.
  */
-#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,31 +43,11 @@ static int read_errors(sqlite3_stmt *st, int col, chore_job_info *info)
     const char *text = (const char *)sqlite3_column_text(st, col);
     if (text == NULL)
         return sq_fail_msg(CHORE_ENOMEM, "out of memory");
-    json_error_t jerr;
-    json_t *arr = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    if (arr == NULL) {
-        if (json_error_code(&jerr) == json_error_out_of_memory)
-            return sq_fail_msg(CHORE_ENOMEM, "out of memory");
-        return sq_fail_msg(CHORE_ESTORE, "sqlite: a job's errors column is not valid JSON");
-    }
-    int rc = CHORE_OK;
-    size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
-    if (n > 0 && (info->errors = calloc(n, sizeof *info->errors)) == NULL)
-        rc = sq_fail_msg(CHORE_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n && rc == CHORE_OK; i++) {
-        json_t *e = json_array_get(arr, i);
-        chore_attempt_error *out = &info->errors[i];
-        out->attempt = (int)json_integer_value(json_object_get(e, "attempt"));
-        out->at_ms = (int64_t)json_integer_value(json_object_get(e, "at"));
-        const char *msg = json_string_value(json_object_get(e, "error"));
-        out->error = strdup(msg != NULL ? msg : "");
-        if (out->error == NULL)
-            rc = sq_fail_msg(CHORE_ENOMEM, "out of memory");
-        else
-            info->n_errors = i + 1;
-    }
-    json_decref(arr);
-    return rc;
+    const char *why = NULL;
+    int rc = store_errors_from_json(text, info, &why);
+    if (rc == CHORE_ESTORE)
+        return sq_fail_msg(rc, "sqlite: a job's errors column is not valid JSON");
+    return rc == CHORE_OK ? rc : sq_fail_msg(rc, why);
 }
 
 /* store_ops.get: see store.h. CHORE_ENOTFOUND for an unknown id. */

@@ -1,9 +1,11 @@
-/* store.c — choosing a backend by URL, and freeing what backends return
- * (claimed jobs, job infos, name counts, schedules). */
+/* store.c — choosing a backend by URL, freeing what backends return
+ * (claimed jobs, job infos, name counts, schedules), and the rules every
+ * backend shares (which admin change a state allows, reading the stored
+ * attempt errors). */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/pg_internal.h" /* pg_store_ops */
 #include "store/store.h"
 
 const store_ops *store_backend_for(const char *url, const char **location)
@@ -103,4 +105,51 @@ void chore_name_counts_free(chore_name_counts *items, size_t n)
     for (size_t i = 0; i < n; i++)
         free(items[i].name);
     free(items);
+}
+
+bool store_admin_allowed(store_admin_op op, int state)
+{
+    switch (op) {
+    case STORE_ADMIN_RETRY:
+        return state == CHORE_SCHEDULED || state == CHORE_DISCARDED || state == CHORE_CANCELLED ||
+               state == CHORE_COMPLETED;
+    case STORE_ADMIN_CANCEL:
+        return state == CHORE_SCHEDULED || state == CHORE_AVAILABLE || state == CHORE_RUNNING ||
+               state == CHORE_SUSPENDED;
+    case STORE_ADMIN_REQUEUE:
+    case STORE_ADMIN_DELETE:
+        return state != CHORE_RUNNING;
+    }
+    return false;
+}
+
+int store_errors_from_json(const char *text, chore_job_info *info, const char **why)
+{
+    *why = "out of memory";
+    json_error_t jerr;
+    json_t *arr = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (arr == NULL) {
+        if (json_error_code(&jerr) == json_error_out_of_memory)
+            return CHORE_ENOMEM;
+        *why = "a job's errors column is not valid JSON";
+        return CHORE_ESTORE;
+    }
+    int rc = CHORE_OK;
+    size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+    if (n > 0 && (info->errors = calloc(n, sizeof *info->errors)) == NULL)
+        rc = CHORE_ENOMEM;
+    for (size_t i = 0; i < n && rc == CHORE_OK; i++) {
+        json_t *e = json_array_get(arr, i);
+        chore_attempt_error *out = &info->errors[i];
+        out->attempt = (int)json_integer_value(json_object_get(e, "attempt"));
+        out->at_ms = (int64_t)json_integer_value(json_object_get(e, "at"));
+        const char *msg = json_string_value(json_object_get(e, "error"));
+        out->error = strdup(msg != NULL ? msg : "");
+        if (out->error == NULL)
+            rc = CHORE_ENOMEM;
+        else
+            info->n_errors = i + 1;
+    }
+    json_decref(arr);
+    return rc;
 }

@@ -260,6 +260,13 @@ void store_schedule_free(store_schedule *schedules, size_t n);
 /* Free the strings of one schedule, not the schedule itself. */
 void store_schedule_clear(store_schedule *schedule);
 
+/* Whether admin op `op` may act on a job in `state` (the rules of chore.h). */
+bool store_admin_allowed(store_admin_op op, int state);
+/* Fill info->errors from the stored errors column, a JSON array of
+ * {attempt, at, error}. CHORE_ENOMEM, or CHORE_ESTORE when it is not JSON
+ * (*why then says so); what was read is counted in info->n_errors. */
+int store_errors_from_json(const char *text, chore_job_info *info, const char **why);
+
 /* Free claimed jobs returned by claim. */
 void store_claimed_free(store_claimed *jobs, size_t n);
 /* Free the strings of one claimed job, not the job itself. */

@@ -135,20 +135,22 @@ void http_schedules_delete(http_req *rq, http_resp *rs)
         rs->status = 204;
 }
 
-void http_schedules_pause(http_req *rq, http_resp *rs)
+/* Apply op to the schedule of the path, then show it. */
+static void schedule_op(http_req *rq, http_resp *rs, int (*op)(chore *, const char *))
 {
-    int rc = chore_schedule_pause(rq->c, rq->param);
+    int rc = op(rq->c, rq->param);
     if (rc < 0)
         http_chore_error(rs, rc, "schedule");
     else
         reply_schedule(rq, rs);
 }
 
+void http_schedules_pause(http_req *rq, http_resp *rs)
+{
+    schedule_op(rq, rs, chore_schedule_pause);
+}
+
 void http_schedules_resume(http_req *rq, http_resp *rs)
 {
-    int rc = chore_schedule_resume(rq->c, rq->param);
-    if (rc < 0)
-        http_chore_error(rs, rc, "schedule");
-    else
-        reply_schedule(rq, rs);
+    schedule_op(rq, rs, chore_schedule_resume);
 }

@@ -2,12 +2,15 @@
  * bench_server.c — `chore bench --server URL`: measures a running daemon
  * through its HTTP API, as an outside program would see it.
  *
- *  1. enqueue: N POST /v1/jobs from C threads, each with its own
- *     keep-alive connection: requests/s, p50 and p99 of a request;
+ *  1. enqueue: N POST /v1/jobs over C keep-alive connections, one
+ *     request in flight on each (bench_load.c): requests/s, p50 and p99
+ *     of a request;
  *  2. fetch + ack, one job a fetch: half of the jobs taken with
  *     POST /v1/fetch {"max": 1} and each acked (POST /v1/jobs/{id}/ack):
  *     jobs/s, p50 and p99 of the fetch and of the ack;
  *  3. the same for the other half with batches of 100 a fetch.
+ *
+ * Phases 2 and 3 run a thread per connection with the CLI's libcurl client.
  *
  * The jobs are named bench_<pid>, which no handler of the daemon takes,
  * so they mix with nothing else; they stay in the store as completed
@@ -22,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_load.h"
 #include "bench_server.h"
 #include "cli_util.h"
 #include "http_client.h"
@@ -115,26 +119,6 @@ static bool call(worker *w, const char *method, const char *path, json_t *body, 
     return true;
 }
 
-/* Phase 1: enqueue until the run's requests are handed out. */
-static void enqueue_loop(worker *w)
-{
-    run *r = w->r;
-    json_t *body = json_pack("{s:s,s:{s:b}}", "name", r->name, "payload", "bench", true);
-    while (body != NULL && !atomic_load(&r->failed) &&
-           atomic_fetch_add(&r->claimed, 1) < r->target) {
-        json_t *resp = NULL;
-        if (!call(w, "POST", "/v1/jobs", body, 201, &resp, &r->first))
-            break;
-        json_decref(resp);
-        atomic_fetch_add(&r->done, 1);
-    }
-    if (body == NULL) {
-        cli_error(CLI_FAIL, "bench: out of memory");
-        atomic_store(&r->failed, true);
-    }
-    json_decref(body);
-}
-
 /* Ack every job of a fetch answer; false when the run failed. */
 static bool ack_all(worker *w, json_t *jobs)
 {
@@ -180,11 +164,7 @@ static void fetch_loop(worker *w)
 
 static void *worker_main(void *arg)
 {
-    worker *w = arg;
-    if (w->r->batch == 0)
-        enqueue_loop(w);
-    else
-        fetch_loop(w);
+    fetch_loop(arg);
     return NULL;
 }
 
@@ -213,6 +193,49 @@ static bool samples_init(samples *s, size_t cap)
     s->cap = cap;
     atomic_init(&s->n, 0);
     return s->v != NULL;
+}
+
+/* bench_answer_fn of phase 1: a 201 with the new job's id. */
+static bool enqueue_answered(void *arg, int status, const char *body, size_t len,
+                             int64_t latency_us)
+{
+    run *r = arg;
+    json_t *v = json_loadb(body, len, 0, NULL);
+    bool ok = status == 201 && json_is_integer(json_object_get(v, "id"));
+    json_decref(v);
+    if (!ok)
+        return !cli_error(CLI_FAIL, "bench: POST /v1/jobs answered %d, not 201 with an id",
+                          status);
+    size_t i = atomic_fetch_add(&r->first.n, 1);
+    if (i < r->first.cap)
+        r->first.v[i] = latency_us;
+    atomic_fetch_add(&r->done, 1);
+    return true;
+}
+
+/* Phase 1: r->target enqueues over n connections (bench_load.c); the
+ * token, as every request of the CLI, from $CHORE_TOKEN. */
+static int enqueue_phase(const char *server, int n, run *r, double *seconds)
+{
+    char body[128], request[1024];
+    const char *token = getenv("CHORE_TOKEN");
+    const char *authority = strstr(server, "://");
+    authority = authority != NULL ? authority + 3 : server;
+    int blen = snprintf(body, sizeof body, "{\"name\":\"%s\",\"payload\":{\"bench\":true}}",
+                        r->name);
+    int rlen = snprintf(request, sizeof request,
+                        "POST /v1/jobs HTTP/1.1\r\nHost: %.*s\r\n"
+                        "Content-Type: application/json\r\nContent-Length: %d\r\n%s%s%s\r\n%s",
+                        (int)strcspn(authority, "/"), authority, blen,
+                        token != NULL && token[0] != '\0' ? "Authorization: Bearer " : "",
+                        token != NULL && token[0] != '\0' ? token : "",
+                        token != NULL && token[0] != '\0' ? "\r\n" : "", body);
+    if (rlen < 0 || (size_t)rlen >= sizeof request)
+        return cli_error(CLI_USAGE, "bench: the server URL or token is too long");
+    double start = mono_s();
+    int status = bench_load_run(server, request, n, r->target, enqueue_answered, r);
+    *seconds = mono_s() - start;
+    return status;
 }
 
 static void run_free(run *r)
@@ -312,7 +335,7 @@ int cli_bench_server(const char *server, int64_t requests, int connections, bool
                               samples_init(&enq.second, 0)))
         status = cli_error(CLI_FAIL, "bench: out of memory");
     if (status == CLI_OK)
-        status = run_phase(ws, connections, &enq, &seconds);
+        status = enqueue_phase(server, connections, &enq, &seconds);
     double enq_per_s = status == CLI_OK ? (double)requests / seconds : 0;
     if (status == CLI_OK)
         percentiles(&enq.first, &enq_p50, &enq_p99);

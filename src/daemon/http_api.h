@@ -25,6 +25,13 @@
 /* Job names: at most this many bytes, no control characters. */
 #define HTTP_MAX_NAME 128
 
+/* A query parameter; both strings live as long as the request. */
+typedef struct http_arg {
+    const char *key, *value;
+} http_arg;
+/* Query parameters past this many are ignored. */
+#define HTTP_MAX_ARGS 16
+
 /* One request, after routing. */
 typedef struct http_req {
     chore *c;
@@ -33,7 +40,9 @@ typedef struct http_req {
     const char *path;
     const char *param;   /* the {id} or {name} segment of the route, or NULL */
     json_t *body;        /* the parsed body: an object (an empty one when no body) */
-    void *conn;          /* the MHD connection, for http_query */
+    const http_arg *args; /* the query parameters, for http_query */
+    size_t n_args;
+    size_t in_progress; /* requests being answered, this one included */
 } http_req;
 
 /* The response a handler fills in. Either json or text is set. */

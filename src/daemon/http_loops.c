@@ -120,8 +120,22 @@ void http_metrics(http_req *rq, http_resp *rs)
         http_chore_error(rs, rc, "metrics");
         return;
     }
+    /* The daemon's own gauge after the library's families. */
+    static const char fmt[] = "# HELP chore_http_requests_in_progress HTTP requests being "
+                              "answered (long polls included).\n"
+                              "# TYPE chore_http_requests_in_progress gauge\n"
+                              "chore_http_requests_in_progress %zu\n";
+    char extra[sizeof fmt + 24];
+    int n = snprintf(extra, sizeof extra, fmt, rq->in_progress);
+    char *all = realloc(text, len + (size_t)n + 1);
+    if (all == NULL) {
+        free(text);
+        http_error(rs, 500, "internal", "out of memory");
+        return;
+    }
+    memcpy(all + len, extra, (size_t)n + 1);
     rs->status = 200;
-    rs->text = text;
-    rs->text_len = len;
+    rs->text = all;
+    rs->text_len = len + (size_t)n;
     rs->content_type = "text/plain; version=0.0.4";
 }

@@ -1,10 +1,15 @@
 /*
- * http_server.c — the HTTP server of `chore serve` on libmicrohttpd: a
- * thread per connection (so a long poll never blocks other clients), the
- * request body read up to HTTP_MAX_BODY, then the checks every request
- * passes in order — bearer token, route and method, cross-site refusal and
- * content type for state-changing requests, size, JSON depth and syntax —
- * and the dispatch to the route handlers of http_jobs.c, http_worker.c,
+ * http_server.c — the HTTP server of `chore serve` on libmicrohttpd: one
+ * event-loop thread (epoll) reads every connection's request, the body up
+ * to HTTP_MAX_BODY, and makes the checks every request passes in order —
+ * bearer token, route and method, cross-site refusal and content type for
+ * state-changing requests, size, JSON depth and syntax. Then it suspends
+ * the connection and hands the request on, so the loop never waits on the
+ * store: a single enqueue goes to the enqueuer (http_enqueue.c), which
+ * writes many connections' jobs in one commit; every other route runs on a
+ * thread of the pool (http_pool.c), where a long poll may block. Whoever
+ * ran it resumes the connection, and the loop sends the reply. The route
+ * handlers are in http_enqueue.c, http_jobs.c, http_worker.c,
  * http_schedules.c and http_loops.c. The dashboard's files are served here.
  */
 #include <arpa/inet.h>
@@ -17,14 +22,20 @@
 #include <sys/socket.h>
 
 #include <microhttpd.h>
+#include <pthread.h>
 
 #include "daemon.h"
 #include "http_api.h"
+#include "http_enqueue.h"
+#include "http_pool.h"
 
 /* Idle connections are closed after this many seconds (long polls stay below it). */
 #define HTTP_CONNECTION_TIMEOUT_S 30
-/* At most this many connections at once (each holds a thread). */
+/* At most this many connections at once (and as many pool threads). */
 #define HTTP_CONNECTION_LIMIT 256
+/* Enqueue bodies up to this size are parsed on the event loop and go to
+ * the enqueuer; larger ones are parsed and written on a pool thread. */
+#define HTTP_LOOP_BODY (16 * 1024)
 
 struct http_server {
     struct MHD_Daemon *mhd;
@@ -32,6 +43,12 @@ struct http_server {
     command_runner *runner;
     char *token; /* NULL = no auth */
     int port;
+    http_pool *pool;
+    http_enqueuer *enqueuer;
+    pthread_mutex_t mu;
+    pthread_cond_t drained; /* outstanding fell to 0 */
+    size_t outstanding;     /* connections suspended while their request runs */
+    bool stopping;          /* no more requests are handed on */
 };
 
 typedef struct route {
@@ -69,13 +86,22 @@ static const route routes[] = {
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
-/* What one request carries between the calls of the access handler. */
+/* What one request carries between the calls of the access handler, and
+ * to the thread that runs it. */
 typedef struct conn_state {
+    http_task task; /* on the pool */
+    http_server *s;
+    struct MHD_Connection *conn;
     const route *rt;
+    const char *method, *path; /* MHD's, valid until the request ends */
     char param[256];
     char *body;
     size_t len, cap;
     bool too_large;
+    http_arg args[HTTP_MAX_ARGS];
+    size_t n_args;
+    http_resp rs;  /* the reply, once answered */
+    bool answered; /* rs is ready: send it when MHD calls again */
 } conn_state;
 
 /*
@@ -293,26 +319,118 @@ static const route *admit(http_server *s, struct MHD_Connection *conn, const cha
     return rt;
 }
 
-/* The whole body is in: parse it and run the route's handler. */
-static void run_route(http_server *s, struct MHD_Connection *conn, const char *method,
-                      const char *path, conn_state *st, http_resp *rs)
+/* The request as the handlers see it. */
+static http_req request_of(const conn_state *st, json_t *body)
 {
-    if (st->too_large) {
-        http_error(rs, 413, "too_large", "the body is larger than %d bytes", HTTP_MAX_BODY);
-        return;
-    }
+    return (http_req){.c = st->s->c, .runner = st->s->runner, .method = st->method,
+                      .path = st->path, .param = st->param[0] != '\0' ? st->param : NULL,
+                      .body = body, .args = st->args, .n_args = st->n_args};
+}
+
+/* The whole body (not too large) is in: parse it and run the route's handler. */
+static void run_route(conn_state *st, http_resp *rs)
+{
     json_t *body;
     if (!http_parse_body(rs, st->body, st->len, &body))
         return;
     if (!st->rt->takes_body && json_object_size(body) > 0) {
-        http_error(rs, 400, "unknown_field", "%s %s takes no fields", method, st->rt->pattern);
+        http_error(rs, 400, "unknown_field", "%s %s takes no fields", st->method,
+                   st->rt->pattern);
     } else {
-        http_req rq = {.c = s->c, .runner = s->runner, .method = method, .path = path,
-                       .param = st->param[0] != '\0' ? st->param : NULL, .body = body,
-                       .conn = conn};
+        http_req rq = request_of(st, body);
+        pthread_mutex_lock(&st->s->mu);
+        rq.in_progress = st->s->outstanding;
+        pthread_mutex_unlock(&st->s->mu);
         st->rt->fn(&rq, rs);
     }
     json_decref(body);
+}
+
+/* ---------------------------------------------------------------- handing on */
+
+/* Count a request handed on and suspend its connection; false (nothing
+ * done) once the server is stopping. */
+static bool suspend_for(conn_state *st)
+{
+    http_server *s = st->s;
+    pthread_mutex_lock(&s->mu);
+    bool ok = !s->stopping;
+    if (ok)
+        s->outstanding++;
+    pthread_mutex_unlock(&s->mu);
+    if (ok)
+        MHD_suspend_connection(st->conn);
+    return ok;
+}
+
+/* st->rs holds the reply: resume the connection (MHD calls on_request
+ * again, which sends it). st may be gone once resumed. */
+static void answered(void *arg)
+{
+    conn_state *st = arg;
+    http_server *s = st->s;
+    st->answered = true;
+    MHD_resume_connection(st->conn);
+    pthread_mutex_lock(&s->mu);
+    if (--s->outstanding == 0)
+        pthread_cond_broadcast(&s->drained);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void run_on_pool(http_task *task)
+{
+    conn_state *st = (conn_state *)((char *)task - offsetof(conn_state, task));
+    run_route(st, &st->rs);
+    answered(st);
+}
+
+/* An enqueue with a small body: read and checked here, written by the
+ * enqueuer with others. False with the reply on rs when it is answered
+ * at once (bad input, or stopping). */
+static bool hand_to_enqueuer(conn_state *st, http_resp *rs)
+{
+    json_t *body;
+    if (!http_parse_body(rs, st->body, st->len, &body))
+        return false;
+    http_req rq = request_of(st, body);
+    http_enqueue_ticket *t = http_enqueue_prepare(&rq, rs);
+    json_decref(body); /* the ticket holds what it needs */
+    if (t == NULL)
+        return false;
+    if (!suspend_for(st)) {
+        http_enqueue_ticket_free(t);
+        http_error(rs, 503, "unavailable", "the server is stopping");
+        return false;
+    }
+    http_enqueuer_submit(st->s->enqueuer, t, &st->rs, answered, st);
+    return true;
+}
+
+/* Any other route: run on a pool thread. False with the reply on rs when
+ * it is answered at once. */
+static bool hand_to_pool(conn_state *st, http_resp *rs)
+{
+    if (!suspend_for(st)) {
+        http_error(rs, 503, "unavailable", "the server is stopping");
+        return false;
+    }
+    st->task.fn = run_on_pool;
+    if (!http_pool_submit(st->s->pool, &st->task)) {
+        http_error(&st->rs, 503, "unavailable", "no thread to run the request");
+        answered(st);
+    }
+    return true;
+}
+
+/* MHD_KeyValueIterator: keep a query parameter. */
+static enum MHD_Result keep_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    conn_state *st = cls;
+    if (st->n_args < HTTP_MAX_ARGS)
+        st->args[st->n_args++] = (http_arg){.key = key, .value = value};
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -325,10 +443,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     char allow[64];
     conn_state *st = *con_cls;
     if (st == NULL) {
-        st = calloc(1, sizeof *st);
+        st = malloc(sizeof *st);
         if (st == NULL)
             return MHD_NO;
         *con_cls = st;
+        *st = (conn_state){.s = s, .conn = conn, .method = method, .path = url,
+                           .rs = {.status = 500}};
+        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, keep_arg, st);
         st->rt = admit(s, conn, method, url, st, &rs, allow, sizeof allow);
         if (st->rt == NULL)
             return send_resp(conn, &rs); /* the body, if any, is never read */
@@ -365,7 +486,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st->len += n;
         return MHD_YES;
     }
-    run_route(s, conn, method, url, st, &rs);
+    if (st->answered) {
+        st->rt = NULL;
+        return send_resp(conn, &st->rs);
+    }
+    if (st->too_large) {
+        st->rt = NULL;
+        http_error(&rs, 413, "too_large", "the body is larger than %d bytes", HTTP_MAX_BODY);
+        return send_resp(conn, &rs);
+    }
+    bool loop_enqueue = st->rt->fn == http_jobs_enqueue && st->len <= HTTP_LOOP_BODY;
+    if (loop_enqueue ? hand_to_enqueuer(st, &rs) : hand_to_pool(st, &rs))
+        return MHD_YES;
     st->rt = NULL;
     return send_resp(conn, &rs);
 }
@@ -437,6 +569,17 @@ int http_listen_check(const http_settings *set, char *err, size_t errlen)
     return 0;
 }
 
+/* Free a server whose MHD daemon is stopped or never started. */
+static void http_server_free(http_server *s)
+{
+    http_enqueuer_free(s->enqueuer);
+    http_pool_free(s->pool);
+    pthread_cond_destroy(&s->drained);
+    pthread_mutex_destroy(&s->mu);
+    free(s->token);
+    free(s);
+}
+
 int http_server_start(http_server **out, chore *c, const http_settings *set, char *err,
                       size_t errlen)
 {
@@ -455,18 +598,23 @@ int http_server_start(http_server **out, chore *c, const http_settings *set, cha
     }
     s->c = c;
     s->runner = set->runner;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0);
-    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-                              (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
-                              (unsigned)HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-                              (unsigned)HTTP_CONNECTION_LIMIT, MHD_OPTION_NOTIFY_COMPLETED,
-                              on_completed, s, MHD_OPTION_END);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->drained, NULL);
+    s->pool = http_pool_new(HTTP_CONNECTION_LIMIT);
+    s->enqueuer = s->pool != NULL ? http_enqueuer_new(c) : NULL;
+    /* One epoll thread; a suspended connection is resumed through its ITC. */
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
+                     (v6 ? MHD_USE_IPv6 : 0);
+    if (s->enqueuer != NULL)
+        s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+                                  (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
+                                  (unsigned)HTTP_CONNECTION_TIMEOUT_S,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
+                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (s->mhd == NULL) {
         snprintf(err, errlen, "cannot listen on %s:%d (in use, or not an address of this host)",
                  set->host, set->port);
-        free(s->token);
-        free(s);
+        http_server_free(s);
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -484,7 +632,14 @@ void http_server_stop(http_server *s)
 {
     if (s == NULL)
         return;
+    /* MHD must not stop with a connection suspended: let every request
+     * handed on finish first, and hand on no more. */
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    while (s->outstanding > 0)
+        pthread_cond_wait(&s->drained, &s->mu);
+    pthread_mutex_unlock(&s->mu);
     MHD_stop_daemon(s->mhd);
-    free(s->token);
-    free(s);
+    s->mhd = NULL;
+    http_server_free(s);
 }

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <microhttpd.h>
-
 #include "cli_util.h"
 #include "http_api.h"
 
@@ -261,7 +259,10 @@ bool http_read_fields(http_resp *rs, json_t *obj, const http_field *fields, size
 
 const char *http_query(const http_req *rq, const char *key)
 {
-    return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
+    for (size_t i = 0; i < rq->n_args; i++)
+        if (strcmp(rq->args[i].key, key) == 0)
+            return rq->args[i].value;
+    return NULL;
 }
 
 bool http_param_id(const http_req *rq, http_resp *rs, int64_t *id)

@@ -257,6 +257,14 @@ class Errors(unittest.TestCase):
             self.assertEqual(d.job(int(out))["name"], "t.job")
             rc, out, err = chore("loops", "--server", url, token="s3cret-token")
             self.assertEqual(rc, 0, err)
+            # the benchmark's own HTTP client sends the token too
+            rc, out, err = chore("bench", "--server", url, "--requests", "40", "--json",
+                                 token="s3cret-token")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(d.stats()["names"][json.loads(out)["job"]]["completed"], 40)
+            rc, out, err = chore("bench", "--server", url, "--requests", "40", token="wrong")
+            self.assertEqual(rc, 2, out)
+            self.assertIn("set CHORE_TOKEN", err)
         finally:
             self.assertEqual(d.stop(), 0, d.log())
 

@@ -406,7 +406,8 @@ static void enqueue_in_the_callers_transaction(void **state)
                      CHORE_OK);
     fixture_db_exec(db, "ROLLBACK");
     char sql[128];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM chore_jobs WHERE id = %lld", (long long)dropped);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM chore_jobs WHERE id = %lld",
+             (long long)dropped);
     assert_int_equal(fixture_db_int(db, sql), 0); /* rolled back with the caller's work */
     fixture_db_begin(db);
     assert_int_equal(chore_enqueue_tx(f.c, fixture_db_native(db), "tx", "{\"k\":2}", NULL, &kept),

@@ -1,8 +1,9 @@
 /* test_rt_loops_locks.c — loops on the manual clock: adding loops while
  * running and listing them by name, registration rules (names, configs,
  * lock ids), and locked loops, on a lock another process holds and on two
- * instances sharing one store (a SQLite file or a PostgreSQL schema). Timing, control and health are in
- * test_rt_loops.c; the shared probe in support/loop_probe.c. */
+ * instances sharing one store (a SQLite file or a PostgreSQL schema).
+ * Timing, control and health are in test_rt_loops.c; the shared probe in
+ * support/loop_probe.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -185,8 +185,12 @@ void fixture_db_exec(fixture_db *db, const char *sql)
 {
     if (db->lite != NULL) {
         char *err = NULL;
-        if (sqlite3_exec(db->lite, sql, NULL, NULL, &err) != SQLITE_OK)
-            fail_msg("%s: %s", sql, err != NULL ? err : "?");
+        if (sqlite3_exec(db->lite, sql, NULL, NULL, &err) != SQLITE_OK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", err != NULL ? err : "?");
+            sqlite3_free(err);
+            fail_msg("%s: %s", sql, msg);
+        }
         return;
     }
     PGresult *res = PQexec(db->pg, sql);

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,18 +24,16 @@ static chore_job_info *get(fixture *f, int64_t id)
 /* A process that claimed a job and died: claim it through the store directly. */
 static store_claimed claim_and_die(fixture *f, int64_t lease_ms)
 {
-    store *st = NULL;
-    char err[256];
-    assert_int_equal(sqlite_store_ops.open(&st, f->path, CHORE_DURABLE_FULL, err, sizeof err),
-                     CHORE_OK);
+    const store_ops *ops = NULL;
+    store *st = fixture_store_open(f, &ops);
     store_claim_req req = {.max = 1, .lease_ms = lease_ms};
     store_claimed *got = NULL;
     size_t n = 0;
-    assert_int_equal(sqlite_store_ops.claim(st, &req, chore_now(f->c), &got, &n), CHORE_OK);
+    assert_int_equal(ops->claim(st, &req, chore_now(f->c), &got, &n), CHORE_OK);
     assert_int_equal(n, 1);
     store_claimed job = got[0];
     free(got);
-    sqlite_store_ops.close(st);
+    ops->close(st);
     return job;
 }
 
@@ -399,18 +397,25 @@ static void enqueue_in_the_callers_transaction(void **state)
     probe_init(&p, CHORE_OK);
     assert_int_equal(chore_handle(f.c, "tx", probe_handler, &p, NULL), CHORE_OK);
     assert_int_equal(chore_start(f.c), CHORE_OK);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f.path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
+    /* the caller's own connection: a sqlite3 * or a PGconn * */
+    fixture_db *db = fixture_db_open(&f);
     int64_t kept, dropped;
-    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(chore_enqueue_tx(f.c, db, "tx", "{\"k\":1}", NULL, &dropped), CHORE_OK);
-    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(chore_enqueue_tx(f.c, db, "tx", "{\"k\":2}", NULL, &kept), CHORE_OK);
-    assert_int_equal(chore_enqueue_tx(f.c, db, "tx", "nope", NULL, &kept), CHORE_EJSON);
-    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    fixture_db_begin(db);
+    assert_int_equal(chore_enqueue_tx(f.c, fixture_db_native(db), "tx", "{\"k\":1}", NULL,
+                                      &dropped),
+                     CHORE_OK);
+    fixture_db_exec(db, "ROLLBACK");
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM chore_jobs WHERE id = %lld",
+             (long long)dropped);
+    assert_int_equal(fixture_db_int(db, sql), 0); /* rolled back with the caller's work */
+    fixture_db_begin(db);
+    assert_int_equal(chore_enqueue_tx(f.c, fixture_db_native(db), "tx", "{\"k\":2}", NULL, &kept),
+                     CHORE_OK);
+    assert_int_equal(chore_enqueue_tx(f.c, fixture_db_native(db), "tx", "nope", NULL, &kept),
+                     CHORE_EJSON);
+    fixture_db_exec(db, "COMMIT");
+    fixture_db_close(db);
     fixture_advance(&f, 100); /* the next poll notices the commit */
     assert_int_equal(probe_calls(&p), 1);
     assert_int_equal(p.ids[0], kept);

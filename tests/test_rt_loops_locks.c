@@ -1,8 +1,9 @@
 /* test_rt_loops_locks.c — loops on the manual clock: adding loops while
  * running and listing them by name, registration rules (names, configs,
  * lock ids), and locked loops, on a lock another process holds and on two
- * instances sharing one SQLite file. Timing, control and health are in
- * test_rt_loops.c; the shared probe in support/loop_probe.c. */
+ * instances sharing one store (a SQLite file or a PostgreSQL schema).
+ * Timing, control and health are in test_rt_loops.c; the shared probe in
+ * support/loop_probe.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "loop_probe.h"
 #include "rt_fixture.h"
 #include "runtime/loop.h"
+#include "runtime/runtime.h"
 #include "store/store.h"
 
 static void loops_added_while_running_and_listed_by_name(void **state)
@@ -92,17 +94,15 @@ static void maintenance_loops_report_their_work(void **state)
     int64_t id;
     assert_int_equal(chore_enqueue(f.c, "job", NULL, NULL, &id), CHORE_OK);
     /* a process that claimed the job and died */
-    store *st = NULL;
-    char err[256];
-    assert_int_equal(sqlite_store_ops.open(&st, f.path, CHORE_DURABLE_FULL, err, sizeof err),
-                     CHORE_OK);
+    const store_ops *ops = NULL;
+    store *st = fixture_store_open(&f, &ops);
     store_claim_req req = {.max = 1, .lease_ms = 500};
     store_claimed *got = NULL;
     size_t n = 0;
-    assert_int_equal(sqlite_store_ops.claim(st, &req, T0, &got, &n), CHORE_OK);
+    assert_int_equal(ops->claim(st, &req, T0, &got, &n), CHORE_OK);
     assert_int_equal(n, 1);
     store_claimed_free(got, n);
-    sqlite_store_ops.close(st);
+    ops->close(st);
 
     probe p;
     probe_init(&p, CHORE_OK);
@@ -225,14 +225,11 @@ static void registration_refuses_conflicts_and_bad_configs(void **state)
 /* Another process's hold on a lock, taken through the store directly. */
 static bool hold_lock_elsewhere(fixture *f, const char *name, int64_t now, int64_t ttl)
 {
-    store *st = NULL;
-    char err[256];
-    assert_int_equal(sqlite_store_ops.open(&st, f->path, CHORE_DURABLE_FULL, err, sizeof err),
-                     CHORE_OK);
+    const store_ops *ops = NULL;
+    store *st = fixture_store_open(f, &ops);
     bool held = false;
-    assert_int_equal(sqlite_store_ops.lock_acquire(st, name, "another-process", now, ttl, &held),
-                     CHORE_OK);
-    sqlite_store_ops.close(st);
+    assert_int_equal(ops->lock_acquire(st, name, "another-process", now, ttl, &held), CHORE_OK);
+    ops->close(st);
     return held;
 }
 
@@ -268,6 +265,13 @@ static void locked_loops_tick_only_while_holding_the_lock(void **state)
     assert_int_equal(h.skips, 2);
     /* our lease is max(2 intervals, timeout + interval) = 4 s from the tick */
     assert_false(hold_lock_elsewhere(&f, "guarded", T0 + 2000 + 3999, 1000));
+    /* and from an owner sharing our store: on PostgreSQL our session's
+     * advisory lock lets it through, so the lease row alone holds it off */
+    bool held = true;
+    assert_int_equal(f.c->ops->lock_acquire(f.c->st, "guarded", "same-store", T0 + 2000 + 3999,
+                                            1000, &held),
+                     CHORE_OK);
+    assert_false(held);
 
     loop_advance(&f, l, 1000);
     assert_int_equal(lp_calls(&p), 2);

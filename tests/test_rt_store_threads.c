@@ -1,16 +1,18 @@
 /* test_rt_store_threads.c — the store conformance suite's concurrency tests
- * on the SQLite backend (also run in the TSan build: label "threaded"). */
+ * on the backend the runtime tests run on: SQLite, or PostgreSQL with
+ * CHORE_TEST_STORE=pg (the SQLite run is also in the TSan build: label
+ * "threaded"). */
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
 
+#include "rt_fixture.h"
 #include "store_conformance.h"
-#include "test_util.h"
-
-static const char *new_location(char *buf, size_t len)
-{
-    return test_db_path(buf, len, "store-threads");
-}
 
 int main(void)
 {
-    return store_conformance_run_threads("sqlite_store_threads", &sqlite_store_ops, new_location);
+    const char *suite = fixture_on_pg() ? "pg_store_threads" : "sqlite_store_threads";
+    return store_conformance_run_threads(suite, fixture_backend(), fixture_new_location);
 }

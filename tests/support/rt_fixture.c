@@ -11,37 +11,55 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
 #include "rt_fixture.h"
 #include "test_util.h"
 
-/* With CHORE_TEST_STORE=pg: the URL of the test cluster (read from
- * $CHORE_TEST_PG_DIR/url, see scripts/pg-cluster.sh) with a fresh schema. */
-static void pg_url(fixture *f)
+bool fixture_on_pg(void)
 {
-    static int counter;
+    const char *which = getenv("CHORE_TEST_STORE");
+    return which != NULL && strcmp(which, "pg") == 0;
+}
+
+/* The test cluster's URL, from $CHORE_TEST_PG_DIR/url (scripts/pg-cluster.sh). */
+static void pg_base_url(char *base, size_t len)
+{
     const char *dir = getenv("CHORE_TEST_PG_DIR");
-    char path[600], base[512] = "";
+    char path[600];
     snprintf(path, sizeof path, "%s/url", dir != NULL ? dir : ".");
     FILE *fp = fopen(path, "r");
     if (fp == NULL)
         fail_msg("CHORE_TEST_STORE=pg but no cluster URL in %s", path);
-    if (fgets(base, sizeof base, fp) == NULL)
+    if (fgets(base, (int)len, fp) == NULL)
         base[0] = '\0';
     fclose(fp);
     base[strcspn(base, "\r\n")] = '\0';
-    snprintf(f->url, sizeof f->url, "%s?schema=rt%ld_%ld_%d", base, (long)getpid(),
-             (long)(time(NULL) % 100000), __sync_add_and_fetch(&counter, 1));
+    if (base[0] == '\0')
+        fail_msg("empty cluster URL in %s", path);
+}
+
+/* A schema name no other test (of any process) uses. */
+static void new_schema(char *buf, size_t len)
+{
+    static int counter;
+    snprintf(buf, len, "rt%ld_%ld_%d", (long)getpid(), (long)(time(NULL) % 100000),
+             __sync_add_and_fetch(&counter, 1));
 }
 
 void fixture_open(fixture *f, const chore_config *cfg)
 {
+    *f = (fixture){.pg = fixture_on_pg()};
     assert_int_equal(chore_clock_new_manual(&f->clock, T0), CHORE_OK);
     test_db_path(f->path, sizeof f->path, "rt");
-    const char *which = getenv("CHORE_TEST_STORE");
-    if (which != NULL && strcmp(which, "pg") == 0)
-        pg_url(f); /* f->path stays an unused file name */
-    else
+    if (f->pg) { /* f->path stays an unused file name */
+        pg_base_url(f->pg_base, sizeof f->pg_base);
+        new_schema(f->schema, sizeof f->schema);
+        snprintf(f->url, sizeof f->url, "%s?schema=%s", f->pg_base, f->schema);
+    } else {
         snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
+    }
     f->c = fixture_open_peer(f, cfg);
 }
 
@@ -57,6 +75,40 @@ chore *fixture_open_peer(fixture *f, const chore_config *cfg)
     if (rc != CHORE_OK)
         fail_msg("chore_open: %s", chore_strerror(rc));
     return c;
+}
+
+store *fixture_store_open(fixture *f, const store_ops **ops)
+{
+    const char *location = NULL;
+    *ops = store_backend_for(f->url, &location);
+    if (*ops == NULL)
+        fail_msg("no backend for %s", f->url);
+    store *st = NULL;
+    char err[256] = "";
+    int rc = (*ops)->open(&st, location, CHORE_DURABLE_FULL, err, sizeof err);
+    if (rc != CHORE_OK)
+        fail_msg("store open %s: %s (%s)", f->url, chore_strerror(rc), err);
+    return st;
+}
+
+const store_ops *fixture_backend(void)
+{
+    return fixture_on_pg() ? &pg_store_ops : &sqlite_store_ops;
+}
+
+const char *fixture_new_location(char *buf, size_t len)
+{
+    if (!fixture_on_pg())
+        return test_db_path(buf, len, "rt-store");
+    char base[512], schema[64], url[720];
+    pg_base_url(base, sizeof base);
+    new_schema(schema, sizeof schema);
+    snprintf(url, sizeof url, "%s?schema=%s", base, schema);
+    const char *location = NULL;
+    if (store_backend_for(url, &location) != &pg_store_ops)
+        fail_msg("not a PostgreSQL URL: %s", base);
+    snprintf(buf, len, "%s", location);
+    return buf;
 }
 
 void fixture_close(fixture *f)
@@ -87,6 +139,111 @@ chore_state fixture_state(fixture *f, int64_t id)
     chore_state s = info->state;
     chore_job_info_free(info);
     return s;
+}
+
+struct fixture_db {
+    sqlite3 *lite;
+    PGconn *pg;
+};
+
+fixture_db *fixture_db_open(fixture *f)
+{
+    fixture_db *db = calloc(1, sizeof *db);
+    assert_non_null(db);
+    if (!f->pg) {
+        if (sqlite3_open(f->path, &db->lite) != SQLITE_OK)
+            fail_msg("sqlite3_open %s: %s", f->path, sqlite3_errmsg(db->lite));
+        sqlite3_busy_timeout(db->lite, 5000); /* chore's writer may hold the lock */
+        return db;
+    }
+    db->pg = PQconnectdb(f->pg_base);
+    if (PQstatus(db->pg) != CONNECTION_OK)
+        fail_msg("connect %s: %s", f->pg_base, PQerrorMessage(db->pg));
+    /* the schema name is ours (letters, digits, _): no quoting needed */
+    char sql[200];
+    snprintf(sql, sizeof sql, "SET search_path TO %s; SET chore.schema = '%s'", f->schema,
+             f->schema);
+    fixture_db_exec(db, sql);
+    return db;
+}
+
+void fixture_db_close(fixture_db *db)
+{
+    if (db == NULL)
+        return;
+    sqlite3_close(db->lite);
+    PQfinish(db->pg);
+    free(db);
+}
+
+void *fixture_db_native(fixture_db *db)
+{
+    return db->lite != NULL ? (void *)db->lite : (void *)db->pg;
+}
+
+void fixture_db_exec(fixture_db *db, const char *sql)
+{
+    if (db->lite != NULL) {
+        char *err = NULL;
+        if (sqlite3_exec(db->lite, sql, NULL, NULL, &err) != SQLITE_OK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", err != NULL ? err : "?");
+            sqlite3_free(err);
+            fail_msg("%s: %s", sql, msg);
+        }
+        return;
+    }
+    PGresult *res = PQexec(db->pg, sql);
+    ExecStatusType st = PQresultStatus(res);
+    PQclear(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(db->pg));
+}
+
+void fixture_db_begin(fixture_db *db)
+{
+    fixture_db_exec(db, db->lite != NULL ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+int64_t fixture_db_int(fixture_db *db, const char *sql)
+{
+    int64_t v = 0;
+    if (db->lite != NULL) {
+        sqlite3_stmt *stmt = NULL;
+        if (sqlite3_prepare_v2(db->lite, sql, -1, &stmt, NULL) != SQLITE_OK)
+            fail_msg("%s: %s", sql, sqlite3_errmsg(db->lite));
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW)
+            v = sqlite3_column_int64(stmt, 0);
+        sqlite3_finalize(stmt);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            fail_msg("%s: %s", sql, sqlite3_errmsg(db->lite));
+        return v;
+    }
+    PGresult *res = PQexec(db->pg, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        fail_msg("%s: %s", sql, PQerrorMessage(db->pg));
+    }
+    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return v;
+}
+
+void fixture_sql(fixture *f, const char *sql)
+{
+    fixture_db *db = fixture_db_open(f);
+    fixture_db_exec(db, sql);
+    fixture_db_close(db);
+}
+
+int64_t fixture_sql_int(fixture *f, const char *sql)
+{
+    fixture_db *db = fixture_db_open(f);
+    int64_t v = fixture_db_int(db, sql);
+    fixture_db_close(db);
+    return v;
 }
 
 void probe_init(probe *p, int fallback)

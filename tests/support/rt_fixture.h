@@ -1,5 +1,8 @@
-/* rt_fixture.h — runtime tests: an instance on a fresh SQLite file driven
- * by a manual clock, and a probe handler the test steers. */
+/* rt_fixture.h — runtime tests: an instance on a fresh store (a SQLite file,
+ * or a fresh schema of the test PostgreSQL cluster when CHORE_TEST_STORE=pg)
+ * driven by a manual clock, a probe handler the test steers, and the few
+ * ways in that tests need below the public API (a raw store, raw SQL) on
+ * either backend. */
 #ifndef CHORE_RT_FIXTURE_H
 #define CHORE_RT_FIXTURE_H
 
@@ -8,6 +11,7 @@
 #include <stdbool.h>
 
 #include "chore.h"
+#include "store/store.h"
 
 #define T0 1700000000000LL /* the manual clock's start */
 #define WAIT_MS 20000      /* safety limit on every wait: a hang fails, not stalls */
@@ -15,16 +19,52 @@
 typedef struct fixture {
     chore_clock *clock;
     chore *c;
-    char url[720];
-    char path[700];
+    bool pg;           /* on PostgreSQL (CHORE_TEST_STORE=pg) */
+    char url[720];     /* the store's URL, for every instance of the test */
+    char path[700];    /* SQLite: the store's file; unused on PostgreSQL */
+    char pg_base[512]; /* PostgreSQL: the cluster's URL, no schema */
+    char schema[64];   /* PostgreSQL: the test's fresh schema */
 } fixture;
 
-/* Open (not start) an instance on a new file (on a new schema of the test
- * PostgreSQL cluster when CHORE_TEST_STORE=pg); cfg may be NULL. Fails the
- * test on error. */
+/* Whether the runtime tests run on PostgreSQL (CHORE_TEST_STORE=pg). */
+bool fixture_on_pg(void);
+/* Open (not start) an instance on a new store: a new file, or a new schema
+ * of the test PostgreSQL cluster when CHORE_TEST_STORE=pg; cfg may be NULL.
+ * Fails the test on error. */
 void fixture_open(fixture *f, const chore_config *cfg);
-/* Open a second instance on the same file and clock. */
+/* Open a second instance on the same store and clock. */
 chore *fixture_open_peer(fixture *f, const chore_config *cfg);
+/* Open a raw store on the fixture's store, as another process would (its
+ * own connections; on PostgreSQL its own skew, measured on its first timed
+ * call). Close it with (*ops)->close. Fails the test on error. */
+store *fixture_store_open(fixture *f, const store_ops **ops);
+
+/* The backend the runtime tests run on, and a fresh, empty location for it
+ * (what follows the URL's scheme), for tests that drive store_ops alone. */
+const store_ops *fixture_backend(void);
+const char *fixture_new_location(char *buf, size_t len);
+
+/* A native connection to the fixture's store (sqlite3 *, or a PGconn *
+ * whose search_path and chore.schema name the test's schema), for the few
+ * tests that reach into rows or enqueue in their own transaction. The same
+ * SQL runs on both when it sticks to plain tables and types. */
+typedef struct fixture_db fixture_db;
+fixture_db *fixture_db_open(fixture *f);
+void fixture_db_close(fixture_db *db);
+/* The sqlite3 * or PGconn *, as chore_enqueue_tx takes it. */
+void *fixture_db_native(fixture_db *db);
+/* Run statements; fails the test on error. */
+void fixture_db_exec(fixture_db *db, const char *sql);
+/* Begin a write transaction (BEGIN IMMEDIATE on SQLite, so the caller
+ * holds the write lock before chore writes in it). */
+void fixture_db_begin(fixture_db *db);
+/* The first column of the first row of a query, as an integer (0 when no
+ * row or NULL); fails the test on error. */
+int64_t fixture_db_int(fixture_db *db, const char *sql);
+/* One statement on a connection of its own; fails the test on error. */
+void fixture_sql(fixture *f, const char *sql);
+/* fixture_db_int on a connection of its own. */
+int64_t fixture_sql_int(fixture *f, const char *sql);
 void fixture_close(fixture *f);
 /* Advance the clock, then wait until the instance is idle. */
 void fixture_advance(fixture *f, int64_t ms);

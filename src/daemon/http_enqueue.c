@@ -263,8 +263,9 @@ static void *enqueuer_main(void *arg)
         wait_pending(e, 1, 0);
         if (e->pending == NULL)
             break;
+        int64_t gather_ns = took_ns < GATHER_MAX_NS ? took_ns : GATHER_MAX_NS;
         if (expect > e->n_pending)
-            wait_pending(e, expect, mono_ns() + (took_ns < GATHER_MAX_NS ? took_ns : GATHER_MAX_NS));
+            wait_pending(e, expect, mono_ns() + gather_ns);
         http_enqueue_ticket *newest = e->pending, *list = NULL;
         size_t n = e->n_pending;
         e->pending = NULL;

@@ -1,9 +1,10 @@
 /* fetch_finish.c — ending or extending an attempt by its fencing token,
  * from outside a handler: outside workers' heartbeats, completions and
  * failures, and deferred jobs' chore_job_done / chore_job_fail (jobs.c),
- * which are the same calls. They write straight to the store, not through
- * the dispatcher's batches: the caller is told at once whether its token
- * still held. */
+ * which are the same calls. They write to the store at once, not through
+ * the dispatcher's batches, so the caller is told whether its token still
+ * held; completions and failures from many threads share a commit
+ * (group_commit.c). */
 #include <stdlib.h>
 
 #include "runtime/metrics.h"
@@ -19,14 +20,73 @@ static int not_applied(chore *c, int64_t id)
     return rc == CHORE_OK ? CHORE_ESTALE : rc;
 }
 
-/* Apply one outcome now and say why when it did not match. */
+/* One caller's outcome in a shared commit of outcomes. */
+typedef struct finish_req {
+    rt_group_req g;
+    store_outcome o;
+    bool applied;
+    int rc;
+} finish_req;
+
+/* Whether two outcomes of the list are for one job: the store may then
+ * not tell which applied, so each is written alone. */
+static bool same_job_twice(const finish_req *list)
+{
+    for (const finish_req *a = list; a != NULL; a = (const finish_req *)a->g.next)
+        for (const finish_req *b = (const finish_req *)a->g.next; b != NULL;
+             b = (const finish_req *)b->g.next)
+            if (a->o.id == b->o.id)
+                return true;
+    return false;
+}
+
+/* rt_group_write_fn: the outcomes of many callers with one store call;
+ * when that fails (or memory runs out), each alone, so one caller's error
+ * is not every caller's. */
+static void write_outcomes(chore *c, rt_group_req *group_list)
+{
+    finish_req *list = (finish_req *)group_list;
+    int64_t now = chore_clock_now(c->clock);
+    size_t n = 0;
+    for (finish_req *r = list; r != NULL; r = (finish_req *)r->g.next)
+        n++;
+    store_outcome *os = n > 1 && !same_job_twice(list) ? malloc(n * sizeof *os) : NULL;
+    bool *applied = os != NULL ? malloc(n * sizeof *applied) : NULL;
+    int rc = CHORE_ENOMEM;
+    if (applied != NULL) {
+        size_t i = 0;
+        for (finish_req *r = list; r != NULL; r = (finish_req *)r->g.next)
+            os[i++] = r->o;
+        rc = c->ops->finish(c->st, os, n, now, applied);
+    }
+    size_t i = 0;
+    for (finish_req *r = list; r != NULL; r = (finish_req *)r->g.next, i++) {
+        if (rc == CHORE_OK) {
+            r->rc = CHORE_OK;
+            r->applied = applied[i];
+        } else {
+            r->applied = false;
+            r->rc = c->ops->finish(c->st, &r->o, 1, now, &r->applied);
+        }
+    }
+    free(os);
+    free(applied);
+}
+
+int rt_finish_group_init(chore *c)
+{
+    return rt_group_init(&c->finishes, write_outcomes);
+}
+
+/* Apply one outcome (in a commit shared with other callers) and say why
+ * when it did not match. */
 static int finish_now(chore *c, store_outcome o)
 {
-    bool applied = false;
-    int rc = c->ops->finish(c->st, &o, 1, chore_clock_now(c->clock), &applied);
-    if (rc != CHORE_OK)
-        return rc;
-    if (!applied)
+    finish_req req = {.o = o};
+    rt_group_run(c, &c->finishes, &req.g);
+    if (req.rc != CHORE_OK)
+        return req.rc;
+    if (!req.applied)
         return not_applied(c, o.id);
     if (o.kind == STORE_RETRY)
         rt_jobs_arrived(c, o.run_at_ms);

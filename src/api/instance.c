@@ -93,11 +93,9 @@ static int init_sync(chore *c)
 {
     if (pthread_mutex_init(&c->mu, NULL) != 0)
         return CHORE_ENOMEM;
-    if (pthread_mutex_init(&c->batch_mu, NULL) != 0)
-        return CHORE_ENOMEM;
     if (clock_cond_init(&c->dispatch_cond) != CHORE_OK || clock_cond_init(&c->work_cond) != CHORE_OK ||
-        clock_cond_init(&c->idle_cond) != CHORE_OK || clock_cond_init(&c->batch_cond) != CHORE_OK ||
-        clock_cond_init(&c->fetch_cond) != CHORE_OK)
+        clock_cond_init(&c->idle_cond) != CHORE_OK || clock_cond_init(&c->fetch_cond) != CHORE_OK ||
+        rt_enqueue_group_init(c) != CHORE_OK || rt_finish_group_init(c) != CHORE_OK)
         return CHORE_ENOMEM;
     return CHORE_OK;
 }
@@ -164,11 +162,11 @@ void chore_close(chore *c)
         clock_unlisten(c->clock, &c->clock_listener);
         c->ops->close(c->st);
         pthread_mutex_destroy(&c->mu);
-        pthread_mutex_destroy(&c->batch_mu);
         pthread_cond_destroy(&c->dispatch_cond);
         pthread_cond_destroy(&c->work_cond);
         pthread_cond_destroy(&c->idle_cond);
-        pthread_cond_destroy(&c->batch_cond);
+        rt_group_destroy(&c->enqueues);
+        rt_group_destroy(&c->finishes);
         pthread_cond_destroy(&c->fetch_cond);
     }
     rt_free_handlers(c);

@@ -1,17 +1,13 @@
-/* enqueue_batch.c — enqueues from many threads share one commit.
- *
- * Each caller adds its request to a list. If no commit is in progress the
- * caller becomes the leader: it takes every request waiting, writes them in
- * one transaction and tells each caller its result. Callers that arrive
- * while a commit is running wait for the next one, so a commit (and its
- * fsync) serves everyone who came during the previous one. */
+/* enqueue_batch.c — enqueues from many threads share one commit
+ * (group_commit.c): the leader writes every waiting request's jobs with
+ * one store enqueue. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/metrics.h"
 #include "runtime/runtime.h"
 
-enum { MAX_LEADER_ROUNDS = 4, LOCAL_DUP = 64 };
+enum { LOCAL_DUP = 64 };
 
 /* Write one request on its own. */
 static void write_alone(chore *c, enqueue_req *r, int64_t now)
@@ -22,11 +18,12 @@ static void write_alone(chore *c, enqueue_req *r, int64_t now)
 /* Write every request of the list in one transaction; if that fails (or
  * memory for the joined arrays runs out), write each alone so one bad
  * request does not fail the others. */
-static void write_batch(chore *c, enqueue_req *list)
+static void write_batch(chore *c, rt_group_req *group_list)
 {
+    enqueue_req *list = (enqueue_req *)group_list;
     int64_t now = chore_clock_now(c->clock);
     size_t total = 0, count = 0;
-    for (enqueue_req *r = list; r != NULL; r = r->next) {
+    for (enqueue_req *r = list; r != NULL; r = (enqueue_req *)r->g.next) {
         total += r->n;
         count++;
     }
@@ -40,7 +37,7 @@ static void write_batch(chore *c, enqueue_req *list)
     int rc = CHORE_ENOMEM;
     if (jobs != NULL && ids != NULL && dup != NULL) {
         size_t at = 0;
-        for (enqueue_req *r = list; r != NULL; r = r->next) {
+        for (enqueue_req *r = list; r != NULL; r = (enqueue_req *)r->g.next) {
             memcpy(jobs + at, r->jobs, r->n * sizeof *jobs);
             at += r->n;
         }
@@ -48,7 +45,7 @@ static void write_batch(chore *c, enqueue_req *list)
     }
     if (rc == CHORE_OK) {
         size_t at = 0;
-        for (enqueue_req *r = list; r != NULL; r = r->next) {
+        for (enqueue_req *r = list; r != NULL; r = (enqueue_req *)r->g.next) {
             memcpy(r->ids, ids + at, r->n * sizeof *ids);
             if (r->duplicate != NULL)
                 memcpy(r->duplicate, dup + at, r->n * sizeof *dup);
@@ -56,7 +53,7 @@ static void write_batch(chore *c, enqueue_req *list)
             at += r->n;
         }
     } else {
-        for (enqueue_req *r = list; r != NULL; r = r->next)
+        for (enqueue_req *r = list; r != NULL; r = (enqueue_req *)r->g.next)
             write_alone(c, r, now);
     }
     free(jobs);
@@ -79,6 +76,11 @@ static void count_enqueued(chore *c, const store_new_job *jobs, size_t n, const 
     }
 }
 
+int rt_enqueue_group_init(chore *c)
+{
+    return rt_group_init(&c->enqueues, write_batch);
+}
+
 /* Write the jobs through a shared commit; with `duplicate` NULL, one is
  * made here (the metrics must tell duplicates apart). */
 int rt_enqueue(chore *c, const store_new_job *jobs, size_t n, int64_t *ids, bool *duplicate)
@@ -91,31 +93,7 @@ int rt_enqueue(chore *c, const store_new_job *jobs, size_t n, int64_t *ids, bool
             return CHORE_ENOMEM;
     }
     enqueue_req req = {.jobs = jobs, .n = n, .ids = ids, .duplicate = duplicate};
-    pthread_mutex_lock(&c->batch_mu);
-    req.next = c->batch_pending;
-    c->batch_pending = &req;
-    while (!req.done) {
-        if (c->batch_leader) {
-            pthread_cond_wait(&c->batch_cond, &c->batch_mu);
-            continue;
-        }
-        /* Lead a few commits in a row while callers keep arriving: handing
-         * the lead to a sleeping thread costs a wake-up per commit. */
-        c->batch_leader = true;
-        for (int round = 0; round < MAX_LEADER_ROUNDS && c->batch_pending != NULL; round++) {
-            enqueue_req *list = c->batch_pending;
-            c->batch_pending = NULL;
-            pthread_mutex_unlock(&c->batch_mu);
-            write_batch(c, list);
-            pthread_mutex_lock(&c->batch_mu);
-            for (enqueue_req *r = list; r != NULL; r = r->next)
-                r->done = true;
-            pthread_cond_broadcast(&c->batch_cond);
-        }
-        c->batch_leader = false;
-        pthread_cond_broadcast(&c->batch_cond);
-    }
-    pthread_mutex_unlock(&c->batch_mu);
+    rt_group_run(c, &c->enqueues, &req.g);
     if (req.rc == CHORE_OK)
         count_enqueued(c, jobs, n, duplicate);
     free(dup_alloc);

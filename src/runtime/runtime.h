@@ -18,6 +18,7 @@
 #include "chore.h"
 #include "pure/backoff.h"
 #include "runtime/clock.h"
+#include "runtime/group_commit.h"
 #include "store/store.h"
 
 /* A registered handler. */
@@ -64,13 +65,12 @@ int rt_check_result(const char *json);
 
 /* One caller's request in the shared enqueue commit. */
 typedef struct enqueue_req {
+    rt_group_req g;
     const store_new_job *jobs;
     size_t n;
     int64_t *ids;
     bool *duplicate;
     int rc;
-    bool done;
-    struct enqueue_req *next;
 } enqueue_req;
 
 struct chore {
@@ -83,11 +83,8 @@ struct chore {
     chore_clock *clock;
     clock_listener clock_listener;
 
-    /* Shared enqueue commits: guarded by batch_mu. */
-    pthread_mutex_t batch_mu;
-    pthread_cond_t batch_cond;
-    enqueue_req *batch_pending;
-    bool batch_leader;
+    rt_group enqueues; /* shared enqueue commits */
+    rt_group finishes; /* shared commits of outside workers' outcomes (fetch_finish.c) */
 
     pthread_mutex_t mu;
     pthread_cond_t dispatch_cond; /* the dispatcher waits here */
@@ -216,6 +213,9 @@ void rt_default_handler(handler *h);
 
 /* Store jobs through the shared commit (enqueue_batch.c). */
 int rt_enqueue(chore *c, const store_new_job *jobs, size_t n, int64_t *ids, bool *duplicate);
+/* Set up c->enqueues and c->finishes: CHORE_OK or CHORE_ENOMEM. */
+int rt_enqueue_group_init(chore *c);
+int rt_finish_group_init(chore *c);
 
 /* Lifecycle (lifecycle.c). */
 int rt_start(chore *c);

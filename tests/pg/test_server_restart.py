@@ -30,6 +30,7 @@ not installed.
 import glob
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -123,7 +124,8 @@ def check_outage_records(ids, late_ids, records, window):
         seen[jid] = seen.get(jid, 0) + 1
     missing = ids - seen.keys()
     if missing:
-        raise AssertionError("%d jobs have no record, e.g. %s" % (len(missing), sorted(missing)[:5]))
+        raise AssertionError("%d jobs have no record, e.g. %s"
+                             % (len(missing), sorted(missing)[:5]))
     extra = seen.keys() - ids
     if extra:
         raise AssertionError("records of unknown jobs, e.g. %s" % sorted(extra)[:5])
@@ -205,7 +207,8 @@ class ServerRestart(unittest.TestCase):
         t_pause = time.monotonic()
         at_pause = count_lines(self.records)
         pg_cluster("pause", self.pg_dir)
-        self.assertLess(at_pause, N_JOBS, "the node finished every job before the server went "
+        at_down = count_lines(self.records)
+        self.assertLess(at_down, N_JOBS, "the node finished every job before the server went "
                         "away: raise SERVER_RESTART_JOBS")
         # The server is really gone: a store command fails.
         self.assertIsNone(run_worker("counts", self.url, NAME, check=False),
@@ -250,12 +253,14 @@ class ServerRestart(unittest.TestCase):
         window = (max(0, at_pause - 2 * FETCH_BATCH), at_resume + 2 * FETCH_BATCH)
         dups = check_outage_records(ids, late, records, window)
         store_errors = sum(1 for line in stderr.splitlines() if "store call failed" in line)
-        print("\nserver restart: %d jobs + %d enqueued after the outage, all completed; server "
-              "down %.1f s with %d records before it and %d when it came back; the late jobs "
-              "done %.1f s after it was back; %d duplicate records (first made in records "
+        print("\nserver restart: %d jobs + %d enqueued after the outage, all completed; "
+              "server down %.1f s with %d records before it, %d when it was down and %d when "
+              "it came back; the late jobs done %.1f s after it was back; %d duplicate "
+              "records (first made in records "
               "%d..%d, around the outage); %d store errors logged by the node"
-              % (N_JOBS, N_LATE, down, at_pause, at_resume, recovered, dups, window[0],
+              % (N_JOBS, N_LATE, down, at_pause, at_down, at_resume, recovered, dups, window[0],
                  window[1], store_errors), file=sys.stderr)
+        shutil.rmtree(self.dir)  # kept when a check failed, to look at
 
 
 class CheckersFail(unittest.TestCase):

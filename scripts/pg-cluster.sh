@@ -5,13 +5,17 @@
 #                             free port (unix sockets in DIR), create the
 #                             database chore_test, write its URL to DIR/url
 #   pg-cluster.sh stop DIR    stop the cluster and remove DIR
+#   pg-cluster.sh pause DIR   stop the server (fast: sessions are cut), keep
+#                             its data, port and URL: a server outage
+#   pg-cluster.sh resume DIR  start a paused server again on the same port
+#                             and wait until it accepts connections
 #
 # Runs the server as the postgres user when run as root (PostgreSQL refuses
 # to run as root). Settings favour speed over durability: the data is
 # thrown away. A failed start stops what it started and removes DIR.
 set -Eeuo pipefail
 
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|pause|resume DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 cmd=$1
 dir=$2
@@ -29,6 +33,19 @@ as_owner() {
   else
     "$@"
   fi
+}
+
+# The server's settings on a port; start and resume must agree.
+server_opts() {
+  echo "-c listen_addresses=127.0.0.1 -p $1 -c unix_socket_directories=$dir \
+        -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+        -c shared_buffers=32MB -c max_connections=200"
+}
+
+# The port of a started cluster, from the URL it wrote.
+url_port() {
+  [ -f "$dir/url" ] || { echo "pg-cluster: no cluster in $dir (no $dir/url)" >&2; exit 1; }
+  sed -n 's|^postgres://[^@]*@[^:]*:\([0-9][0-9]*\)/.*$|\1|p' "$dir/url"
 }
 
 stop_cluster() {
@@ -58,9 +75,7 @@ start)
   for _ in 1 2 3 4 5; do
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     if as_owner "$bindir/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir \
-          -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-          -c shared_buffers=32MB -c max_connections=200" start >/dev/null; then
+      -o "$(server_opts "$port")" start >/dev/null; then
       started=1
       break
     fi
@@ -75,6 +90,34 @@ stop)
   [ -d "$dir" ] || exit 0
   stop_cluster
   rm -rf "$dir"
+  ;;
+pause)
+  port=$(url_port)
+  if [ ! -f "$dir/data/postmaster.pid" ]; then
+    echo "pg-cluster: the server in $dir is not running" >&2
+    exit 1
+  fi
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
+  echo "pg-cluster: paused (port $port)"
+  ;;
+resume)
+  port=$(url_port)
+  [ -n "$port" ] || { echo "pg-cluster: no port in $dir/url" >&2; exit 1; }
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    echo "pg-cluster: the server in $dir is already running" >&2
+    exit 1
+  fi
+  # -w waits until the server accepts connections; the port was ours and is
+  # free again unless another process took it meanwhile (then this fails).
+  if ! as_owner "$bindir/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
+    -o "$(server_opts "$port")" start >/dev/null; then
+    echo "pg-cluster: the server did not start again on port $port" >&2
+    tail -n 20 "$dir/server.log" >&2
+    exit 1
+  fi
+  "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port" -t 30 ||
+    { echo "pg-cluster: the server does not accept connections on port $port" >&2; exit 1; }
+  echo "pg-cluster: resumed (port $port)"
   ;;
 *)
   usage

@@ -1,8 +1,9 @@
 /*
  * pg_internal.h — what the files of the PostgreSQL backend share: the store
  * struct (a small pool of connections behind a mutex and a condition
- * variable, and one listening connection for change_counter), the prepared
- * statements, and the helpers for errors, parameters and transactions.
+ * variable, and one listening thread for wake-ups, pg_listen.c), the
+ * prepared statements, and the helpers for errors, parameters and
+ * transactions.
  *
  * Private to src/store/pg_*.c.
  */
@@ -11,6 +12,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "store/store.h"
 
@@ -62,6 +64,7 @@ enum pg_stmt {
     PG_S_SCHED_RELEASE,
     PG_S_LOCK_TAKE,
     PG_S_LOCK_RELEASE,
+    PG_S_CHANGES,
     PG_S_COUNT
 };
 
@@ -88,9 +91,19 @@ struct store {
     pthread_cond_t cv;  /* a connection was given back */
     pg_conn pool[PG_POOL_SIZE];
 
-    pthread_mutex_t lmu; /* guards listen and notified */
-    PGconn *listen;      /* LISTENs on channel; change_counter's own */
-    int64_t notified;    /* notifications received */
+    /* The listening thread (pg_listen.c). */
+    pthread_mutex_t lmu;        /* guards listen_started, listen_ready */
+    pthread_cond_t lcv;         /* listen_ready became true */
+    bool listen_started;        /* the thread runs (joined by pg_listen_stop) */
+    bool listen_ready;          /* its first connection attempt ended */
+    pthread_t listener;
+    int wake_fd;                /* eventfd: a notification is wanted, or stop */
+    atomic_bool notify_wanted;  /* a commit wants a notification not yet sent */
+    atomic_bool listen_stop;    /* the store closes */
+    atomic_int_fast64_t changes; /* others' notifications, reconnects, own notifying commits */
+    pthread_mutex_t hmu;        /* guards wake_fn, wake_arg; held while calling them */
+    void (*wake_fn)(void *arg); /* the runtime's hook (store_ops.set_wake) */
+    void *wake_arg;
 
     pthread_mutex_t kmu; /* guards skew_known and skew_ms */
     bool skew_known;     /* measured (pg_clock.c) */
@@ -130,8 +143,8 @@ int pg_run_cmd(pg_conn *pc, enum pg_stmt which, int n, const char *const *params
                int64_t *changed);
 
 /* A transaction on a pooled connection: body runs between BEGIN and
- * COMMIT; a failing body rolls back. A committed write also advances the
- * change sequence (see pg_change_counter). */
+ * COMMIT; a failing body rolls back. A write that may make work available
+ * to other nodes calls pg_listen_notify after it returns CHORE_OK. */
 int pg_write(store *s, int (*body)(store *s, pg_conn *pc, void *arg), void *arg);
 /* A read on a pooled connection, tried again once on a fresh connection
  * when the first one was lost. */
@@ -165,6 +178,20 @@ int pg_db_time(store *s, pg_conn *pc, int64_t caller_ms, int64_t *db_ms);
 int64_t pg_caller_time(store *s, int64_t db_ms);
 /* a + b, saturating at INT64_MAX / INT64_MIN. */
 int64_t pg_sat_add(int64_t a, int64_t b);
+
+/* ---- wake-ups (pg_listen.c) */
+
+/* Start the listening thread if it is not running; with wait, return once
+ * its first connection attempt ended (so a LISTEN is in place if the
+ * server is up). */
+void pg_listen_start(store *s, bool wait);
+/* After the commit of a write that may make work available elsewhere:
+ * ask the thread for a notification (coalesced) and count a change. */
+void pg_listen_notify(store *s);
+/* store_ops.set_wake: see store.h. */
+void pg_set_wake(store *s, void (*fn)(void *arg), void *arg);
+/* Send a notification still wanted, stop the thread and join it. */
+void pg_listen_stop(store *s);
 
 /* ---- schema (pg_schema.c) */
 

@@ -133,7 +133,10 @@ int pg_enqueue(store *s, const store_new_job *jobs, size_t n, int64_t now_ms, in
     if (rc != CHORE_OK || n == 0)
         return rc;
     enqueue_args a = {jobs, n, now_ms, ids, duplicate};
-    return pg_write(s, enqueue_body, &a);
+    rc = pg_write(s, enqueue_body, &a);
+    if (rc == CHORE_OK)
+        pg_listen_notify(s);
+    return rc;
 }
 
 /* Inside the caller's transaction: point search_path at chore's schema for
@@ -279,7 +282,17 @@ int pg_finish(store *s, const store_outcome *outs, size_t n, int64_t now_ms, boo
     if (outs == NULL)
         return pg_fail_msg(CHORE_EINVAL, "finish: no outcomes");
     finish_args a = {outs, n, now_ms, applied};
-    return pg_write(s, finish_body, &a);
+    int rc = pg_write(s, finish_body, &a);
+    /* Retries, snoozes and jobs given back may run on another node (due
+     * now or later: its dispatcher learns the due time). Completions,
+     * discards and suspensions free nothing another node could take. */
+    bool frees = false;
+    for (size_t i = 0; i < n && !frees; i++)
+        frees = outs[i].kind == STORE_RETRY || outs[i].kind == STORE_SNOOZE ||
+                outs[i].kind == STORE_RELEASE;
+    if (rc == CHORE_OK && frees)
+        pg_listen_notify(s);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- heartbeat */
@@ -357,6 +370,8 @@ int pg_rescue(store *s, int64_t now_ms, int64_t *rescued)
     int rc = pg_write(s, sweep_body, &a);
     if (rescued != NULL)
         *rescued = rc == CHORE_OK ? a.count : 0;
+    if (rc == CHORE_OK && a.count > 0)
+        pg_listen_notify(s);
     return rc;
 }
 
@@ -411,5 +426,8 @@ int pg_admin(store *s, store_admin_op op, int64_t id, int64_t now_ms)
         op != STORE_ADMIN_DELETE)
         return pg_fail_msg(CHORE_EINVAL, "admin: unknown operation");
     admin_args a = {op, id, now_ms};
-    return pg_write(s, admin_body, &a);
+    int rc = pg_write(s, admin_body, &a);
+    if (rc == CHORE_OK && (op == STORE_ADMIN_RETRY || op == STORE_ADMIN_REQUEUE))
+        pg_listen_notify(s);
+    return rc;
 }

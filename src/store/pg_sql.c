@@ -195,4 +195,9 @@ const char *const pg_sql[PG_S_COUNT] = {
                        " WHERE chore_locks.owner = excluded.owner"
                        " OR chore_locks.expires_at <= $3::bigint RETURNING 1",
     [PG_S_LOCK_RELEASE] = "DELETE FROM chore_locks WHERE name = $1::text AND owner = $2::text",
+    /* change_counter's fallback read (pg_store.c): the newest committed
+     * job id (a backward scan of the primary key) plus chore_changes, the
+     * sequence libraries of schema version 1 advance after each write. */
+    [PG_S_CHANGES] = "SELECT coalesce((SELECT max(id) FROM chore_jobs), 0)"
+                     " + (SELECT last_value + is_called::int FROM chore_changes)",
 };

@@ -57,15 +57,26 @@ const char *const pg_sql[PG_S_COUNT] = {
         " SELECT id FROM ins ORDER BY id",
     [PG_S_FIND_UNIQUE] = "SELECT id FROM chore_jobs WHERE unique_key = $1::text AND state < 4",
     /* $1 lease_until, $2 now, $3 limit, $4 horizon, $5 names (NULL = any),
-     * $6 queues (NULL = any). Due scheduled jobs that are not claimed are
-     * made available too (promoted). */
+     * $6 queues (NULL = any). Available jobs and scheduled ones due by the
+     * horizon are picked apart, each from its own partial index in that
+     * index's order (chore_jobs_available by priority, run_at, id; the
+     * scheduled ones by run_at), so a claim reads about as many index
+     * entries as it takes jobs, however many wait; the two slices are then
+     * merged: due jobs by priority, then held ones. Due scheduled jobs
+     * that are not claimed are made available too (promoted). */
     [PG_S_CLAIM] =
-        "WITH cand AS (SELECT id FROM chore_jobs"
-        " WHERE (state = 1 OR (state = 0 AND run_at <= $4::bigint))"
+        "WITH avail AS (SELECT id, priority, run_at FROM chore_jobs WHERE state = 1"
+        " AND ($5::text[] IS NULL OR name = ANY($5::text[]))"
+        " AND ($6::text[] IS NULL OR queue = ANY($6::text[]))"
+        " ORDER BY priority, run_at, id LIMIT $3::bigint FOR UPDATE SKIP LOCKED),"
+        " sched AS (SELECT id, priority, run_at FROM chore_jobs"
+        " WHERE state = 0 AND run_at <= $4::bigint"
         " AND ($5::text[] IS NULL OR name = ANY($5::text[]))"
         " AND ($6::text[] IS NULL OR queue = ANY($6::text[]))"
         " ORDER BY run_at > $2::bigint, priority, run_at, id LIMIT $3::bigint"
         " FOR UPDATE SKIP LOCKED),"
+        " cand AS (SELECT id FROM (SELECT * FROM avail UNION ALL SELECT * FROM sched) u"
+        " ORDER BY run_at > $2::bigint, priority, run_at, id LIMIT $3::bigint),"
         " promoted AS (UPDATE chore_jobs SET state = 1 WHERE id IN (SELECT id FROM chore_jobs"
         " WHERE state = 0 AND run_at <= $2::bigint AND id NOT IN (SELECT id FROM cand)"
         " FOR UPDATE SKIP LOCKED)),"

@@ -8,7 +8,9 @@
  * (no notification) is noticed by the change counter's poll, and a
  * listening connection the server terminates is reopened, its gap counted
  * as a change. Also the store's own hook: called for another store's
- * write and for enqueue_native's commit.
+ * write and for enqueue_native's commit. And the batches that replaced
+ * per-job statements: a mix of outcomes, and lease renewals, in one
+ * statement give what the per-job statements give.
  *
  * Needs the cluster of scripts/pg-cluster.sh (ctest fixture "pg").
  */
@@ -386,6 +388,103 @@ static void test_store_hook(void **state)
     assert_int_equal(w->got.count, -1000);
 }
 
+
+/* ---------------------------------------------------------------- batches */
+
+/* Claim n fresh jobs on a fresh schema's store; tokens and ids by job. */
+static store *claimed_store(world *w, const char *schema, size_t n, store_claimed **got)
+{
+    const store_ops *ops = &pg_store_ops;
+    char loc[700];
+    snprintf(loc, sizeof loc, "%s?schema=%s_%s", base_url + strlen("postgres:"), w->schema,
+             schema);
+    store *s = NULL;
+    char err[256];
+    assert_int_equal(ops->open(&s, loc, CHORE_DURABLE_FULL, err, sizeof err), CHORE_OK);
+    for (size_t i = 0; i < n; i++) {
+        store_new_job j = {.name = "batch", .payload = "{}", .queue = "default",
+                           .run_at_ms = 1000};
+        int64_t id;
+        assert_int_equal(ops->enqueue(s, &j, 1, 1000, &id, NULL), CHORE_OK);
+    }
+    store_claim_req req = {.max = n, .lease_ms = 60000};
+    size_t k = 0;
+    assert_int_equal(ops->claim(s, &req, 1000, got, &k), CHORE_OK);
+    assert_int_equal(k, n);
+    return s;
+}
+
+/* A batch of outcomes of every kind (and a stale one) leaves each job as
+ * the same outcomes applied one at a time do: the one-statement path
+ * (pg_finish_many) against the per-job statements; and a batch of lease
+ * renewals as many single ones. */
+static void test_mixed_batch_matches_one_by_one(void **state)
+{
+    world *w = *state;
+    const store_ops *ops = &pg_store_ops;
+    enum { N = 8 };
+    store_claimed *ga = NULL, *gb = NULL;
+    store *a = claimed_store(w, "one", N, &ga);
+    store *b = claimed_store(w, "many", N, &gb);
+    store_outcome oa[N], ob[N];
+    static const store_outcome_kind kinds[N] = {STORE_COMPLETE, STORE_RETRY,  STORE_RETRY,
+                                                STORE_DISCARD,  STORE_SNOOZE, STORE_SUSPEND,
+                                                STORE_RELEASE,  STORE_COMPLETE};
+    static const int64_t at[N] = {0, 1500, 90000, 0, 70000, 500000, 0, 0};
+    for (size_t i = 0; i < N; i++) {
+        store_outcome o = {.kind = kinds[i], .run_at_ms = at[i]};
+        o.error = kinds[i] == STORE_RETRY || kinds[i] == STORE_DISCARD ? "it \"broke\"" : NULL;
+        o.result = i == 0 ? "{\"ok\":1}" : NULL;
+        oa[i] = ob[i] = o;
+        oa[i].id = ga[i].id, oa[i].token = ga[i].token;
+        ob[i].id = gb[i].id, ob[i].token = gb[i].token;
+    }
+    oa[N - 1].token = ob[N - 1].token = 0; /* stale: applies nowhere */
+    bool app_a[N], app_b[N];
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(ops->finish(a, &oa[i], 1, 2000, &app_a[i]), CHORE_OK);
+    assert_int_equal(ops->finish(b, ob, N, 2000, app_b), CHORE_OK);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(app_a[i], i != N - 1);
+        assert_int_equal(app_a[i], app_b[i]);
+        chore_job_info *x = NULL, *y = NULL;
+        assert_int_equal(ops->get(a, ga[i].id, &x), CHORE_OK);
+        assert_int_equal(ops->get(b, gb[i].id, &y), CHORE_OK);
+        assert_int_equal(x->state, y->state);
+        assert_int_equal(x->attempt, y->attempt);
+        assert_int_equal(x->run_at_ms, y->run_at_ms);
+        assert_int_equal(x->finished_at_ms, y->finished_at_ms);
+        assert_int_equal(x->lease_until_ms != 0, y->lease_until_ms != 0);
+        assert_int_equal(x->result == NULL, y->result == NULL);
+        if (x->result != NULL)
+            assert_string_equal(x->result, y->result);
+        assert_int_equal(x->n_errors, y->n_errors);
+        for (size_t e = 0; e < x->n_errors; e++) {
+            assert_string_equal(x->errors[e].error, y->errors[e].error);
+            assert_int_equal(x->errors[e].attempt, y->errors[e].attempt);
+        }
+        chore_job_info_free(x);
+        chore_job_info_free(y);
+    }
+    /* Lease renewals: the still running job (the stale one's), a suspended
+     * one (not renewed) and a wrong token, one at a time and as a batch. */
+    store_lease la[3] = {{ga[N - 1].id, ga[N - 1].token}, {ga[5].id, ga[5].token}, {ga[6].id, 99}};
+    store_lease lb[3] = {{gb[N - 1].id, gb[N - 1].token}, {gb[5].id, gb[5].token}, {gb[6].id, 99}};
+    bool ha[3], hb[3];
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(ops->heartbeat(a, &la[i], 1, 3000, 60000, &ha[i]), CHORE_OK);
+    assert_int_equal(ops->heartbeat(b, lb, 3, 3000, 60000, hb), CHORE_OK);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(ha[i], hb[i]);
+    assert_true(hb[0]);
+    assert_false(hb[1]);
+    assert_false(hb[2]);
+    store_claimed_free(ga, N);
+    store_claimed_free(gb, N);
+    ops->close(a);
+    ops->close(b);
+}
+
 int main(void)
 {
     if (!load_url()) {
@@ -401,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plain_insert_noticed_by_polling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listener_killed_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_hook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mixed_batch_matches_one_by_one, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,7 +31,7 @@ enum pg_stmt {
     PG_S_FIND_UNIQUE,
     PG_S_CLAIM,
     PG_S_FIN_COMPLETE,
-    PG_S_FIN_COMPLETE_MANY,
+    PG_S_FIN_MANY,
     PG_S_FIN_RETRY,
     PG_S_FIN_DISCARD,
     PG_S_FIN_SNOOZE,
@@ -146,6 +146,20 @@ int pg_run_cmd(pg_conn *pc, enum pg_stmt which, int n, const char *const *params
  * COMMIT; a failing body rolls back. A write that may make work available
  * to other nodes calls pg_listen_notify after it returns CHORE_OK. */
 int pg_write(store *s, int (*body)(store *s, pg_conn *pc, void *arg), void *arg);
+/* The same with `begin` (one or more statements, one round trip) instead
+ * of "BEGIN": a transaction with SET LOCAL settings of its own. */
+int pg_write_begin(store *s, const char *begin,
+                   int (*body)(store *s, pg_conn *pc, void *arg), void *arg);
+/* Claims and lease renewals: their commit need not wait for the WAL flush
+ * (a claim lost in a server crash only means the job is claimed again,
+ * and the next synchronous commit flushes it too), and the claim's plan
+ * must read the available jobs in index order even when the table's
+ * statistics are stale (a queue just filled looks empty, and a bitmap scan
+ * and sort of every waiting job would then be picked). */
+#define PG_BEGIN_CLAIM                                                                             \
+    "BEGIN; SET LOCAL synchronous_commit TO off; SET LOCAL enable_seqscan TO off;"                 \
+    " SET LOCAL enable_bitmapscan TO off"
+#define PG_BEGIN_ASYNC "BEGIN; SET LOCAL synchronous_commit TO off"
 /* A read on a pooled connection, tried again once on a fresh connection
  * when the first one was lost. */
 int pg_read(store *s, int (*body)(store *s, pg_conn *pc, void *arg), void *arg);
@@ -163,11 +177,14 @@ char *pg_get_str(const PGresult *res, int row, int col, int *rc);
  * NULL when out of memory. */
 char *pg_text_array(const char *const *v, size_t n);
 
-/* Whether outs are n > 1 completions of distinct jobs (pg_bulk.c). */
-bool pg_all_distinct_completions(const store_outcome *outs, size_t n);
-/* Apply such completions in one statement; applied[i] (may be NULL) as in finish. */
-int pg_complete_many(pg_conn *pc, const store_outcome *outs, size_t n, int64_t now_ms,
-                     bool *applied);
+/* Whether outs are n > 1 outcomes of distinct jobs (pg_bulk.c). */
+bool pg_all_distinct(const store_outcome *outs, size_t n);
+/* Apply such outcomes in one statement; applied[i] (may be NULL) as in finish. */
+int pg_finish_many(store *s, pg_conn *pc, const store_outcome *outs, size_t n, int64_t now_ms,
+                   bool *applied);
+/* Renew n leases to until_db_ms (database time) in one statement. */
+int pg_heartbeat_many(pg_conn *pc, const store_lease *leases, size_t n, int64_t until_db_ms,
+                      bool *applied);
 
 /* ---- clocks (pg_clock.c) */
 

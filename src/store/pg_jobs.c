@@ -228,8 +228,8 @@ typedef struct finish_args {
 static int finish_body(store *s, pg_conn *pc, void *arg)
 {
     finish_args *a = arg;
-    if (pg_all_distinct_completions(a->outs, a->n))
-        return pg_complete_many(pc, a->outs, a->n, a->now_ms, a->applied);
+    if (pg_all_distinct(a->outs, a->n))
+        return pg_finish_many(s, pc, a->outs, a->n, a->now_ms, a->applied);
     for (size_t i = 0; i < a->n; i++) {
         const store_outcome *o = &a->outs[i];
         pg_num id, token, now, run_at;
@@ -312,20 +312,7 @@ static int heartbeat_body(store *s, pg_conn *pc, void *arg)
     int rc = pg_db_time(s, pc, a->now_ms, &db_now);
     if (rc != CHORE_OK)
         return rc;
-    pg_num until;
-    pg_i64(&until, pg_sat_add(db_now, a->lease_ms));
-    for (size_t i = 0; i < a->n; i++) {
-        pg_num id, token;
-        const char *p[3] = {pg_i64(&id, a->leases[i].id), pg_i64(&token, a->leases[i].token),
-                            until.s};
-        int64_t changed = 0;
-        rc = pg_run_cmd(pc, PG_S_HEARTBEAT, 3, p, &changed);
-        if (rc != CHORE_OK)
-            return rc;
-        if (a->applied != NULL)
-            a->applied[i] = changed > 0;
-    }
-    return CHORE_OK;
+    return pg_heartbeat_many(pc, a->leases, a->n, pg_sat_add(db_now, a->lease_ms), a->applied);
 }
 
 /* store_ops.heartbeat: see store.h. */
@@ -337,7 +324,7 @@ int pg_heartbeat(store *s, const store_lease *leases, size_t n, int64_t now_ms, 
     if (leases == NULL)
         return pg_fail_msg(CHORE_EINVAL, "heartbeat: no leases");
     heartbeat_args a = {leases, n, now_ms, lease_ms, applied};
-    return pg_write(s, heartbeat_body, &a);
+    return pg_write_begin(s, PG_BEGIN_ASYNC, heartbeat_body, &a);
 }
 
 /* ---------------------------------------------------------------- rescue, prune */

@@ -90,12 +90,30 @@ const char *const pg_sql[PG_S_COUNT] = {
     [PG_S_FIN_COMPLETE] = "UPDATE chore_jobs SET state = 4, finished_at = $3::bigint,"
                           " lease_until = NULL, result = $4::text"
                           " WHERE id = $1::bigint AND token = $2::bigint AND state IN (2, 3)",
-    /* A batch of completions: arrays of $1 ids, $2 tokens, $4 results. */
-    [PG_S_FIN_COMPLETE_MANY] =
-        "UPDATE chore_jobs j SET state = 4, finished_at = $3::bigint, lease_until = NULL,"
-        " result = u.result FROM unnest($1::bigint[], $2::bigint[], $4::text[])"
-        " AS u(id, token, result)"
-        " WHERE j.id = u.id AND j.token = u.token AND j.state IN (2, 3) RETURNING j.id",
+    /* A batch of outcomes of distinct jobs, each as its one-job statement
+     * below: arrays of $1 ids, $2 tokens, $4 kinds (store_outcome_kind:
+     * 0 complete, 1 retry, 2 discard, 3 snooze, 4 suspend, 5 release),
+     * $5 times (retry/snooze: next run; suspend: deadline in database time)
+     * and $6 texts (complete: result; retry/discard: error); $3 now. The
+     * (id, token) of each applied outcome comes back. */
+    [PG_S_FIN_MANY] =
+        "UPDATE chore_jobs j SET"
+        " state = CASE u.kind WHEN 0 THEN 4 WHEN 2 THEN 5 WHEN 4 THEN 3"
+        " WHEN 5 THEN CASE WHEN j.run_at > $3::bigint THEN 0 ELSE 1 END"
+        " ELSE CASE WHEN u.at <= $3::bigint THEN 1 ELSE 0 END END,"
+        " finished_at = CASE WHEN u.kind IN (0, 2) THEN $3::bigint ELSE j.finished_at END,"
+        " lease_until = CASE WHEN u.kind = 4 THEN u.at END,"
+        " result = CASE WHEN u.kind = 0 THEN u.txt ELSE j.result END,"
+        " run_at = CASE WHEN u.kind IN (1, 3) THEN u.at ELSE j.run_at END,"
+        " attempt = CASE WHEN u.kind IN (3, 5) THEN j.attempt - 1 ELSE j.attempt END,"
+        " errors = CASE WHEN u.kind IN (1, 2) THEN coalesce(j.errors, '[]'::jsonb)"
+        " || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'at', $3::bigint,"
+        " 'error', coalesce(u.txt, ''))) ELSE j.errors END"
+        " FROM unnest($1::bigint[], $2::bigint[], $4::smallint[], $5::bigint[], $6::text[])"
+        " AS u(id, token, kind, at, txt)"
+        " WHERE j.id = u.id AND j.token = u.token"
+        " AND (j.state = 2 OR (j.state = 3 AND u.kind IN (0, 1, 2)))"
+        " RETURNING j.id, j.token",
     [PG_S_FIN_RETRY] = "UPDATE chore_jobs SET state = CASE WHEN $4::bigint <= $3::bigint"
                        " THEN 1 ELSE 0 END, run_at = $4::bigint, lease_until = NULL, " ERR_APPEND(
                            "$3", "$5") " WHERE id = $1::bigint AND token = $2::bigint"
@@ -113,9 +131,10 @@ const char *const pg_sql[PG_S_COUNT] = {
     [PG_S_FIN_RELEASE] = "UPDATE chore_jobs SET state = CASE WHEN run_at > $3::bigint THEN 0"
                          " ELSE 1 END, attempt = attempt - 1, lease_until = NULL"
                          " WHERE id = $1::bigint AND token = $2::bigint AND state = 2",
-    /* $1 id, $2 token, $3 lease_until. */
-    [PG_S_HEARTBEAT] = "UPDATE chore_jobs SET lease_until = $3::bigint"
-                       " WHERE id = $1::bigint AND token = $2::bigint AND state = 2",
+    /* Arrays of $1 ids and $2 tokens; $3 lease_until. What was renewed comes back. */
+    [PG_S_HEARTBEAT] = "UPDATE chore_jobs j SET lease_until = $3::bigint"
+                       " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)"
+                       " WHERE j.id = u.id AND j.token = u.token AND j.state = 2 RETURNING j.id, j.token",
     /* $1 now (the caller's: recorded), $2 now in database time (judges the
      * leases and deadlines, which are stored in database time). */
     [PG_S_RESCUE] =

@@ -174,6 +174,18 @@ int pg_connect(store *s, PGconn **out)
     }
     if (rc == CHORE_OK) /* "already exists, skipping" while migrating is no news */
         rc = pg_exec(c, "SET client_min_messages TO warning");
+    /* Plan each prepared statement once: our statements are index lookups
+     * whose best plan does not depend on the values, and planning the claim
+     * anew for every call (the custom plans PostgreSQL tries first, and
+     * keeps when the generic one's estimate looks worse) costs more than
+     * running it. */
+    if (rc == CHORE_OK)
+        rc = pg_exec(c, "SET plan_cache_mode TO force_generic_plan");
+    /* Compiling a statement that takes milliseconds costs hundreds of them;
+     * a misestimate (a table just filled, not yet analyzed) must not
+     * trigger it. */
+    if (rc == CHORE_OK)
+        rc = pg_exec(c, "SET jit TO off");
     if (rc == CHORE_OK && s->async_commit)
         rc = pg_exec(c, "SET synchronous_commit TO off");
     if (rc != CHORE_OK) {
@@ -247,11 +259,17 @@ void pg_give(store *s, pg_conn *pc)
 
 int pg_write(store *s, int (*body)(store *s, pg_conn *pc, void *arg), void *arg)
 {
+    return pg_write_begin(s, "BEGIN", body, arg);
+}
+
+int pg_write_begin(store *s, const char *begin,
+                   int (*body)(store *s, pg_conn *pc, void *arg), void *arg)
+{
     int rc;
     pg_conn *pc = pg_take(s, &rc);
     if (pc == NULL)
         return rc;
-    rc = pg_exec(pc->c, "BEGIN");
+    rc = pg_exec(pc->c, begin);
     if (rc != CHORE_OK && PQstatus(pc->c) != CONNECTION_OK) {
         /* Lost while idle (a server restart, an idle timeout): nothing was
          * sent that could have written, so one more try is safe. A failure
@@ -259,7 +277,7 @@ int pg_write(store *s, int (*body)(store *s, pg_conn *pc, void *arg), void *arg)
         pg_give(s, pc);
         if ((pc = pg_take(s, &rc)) == NULL)
             return rc;
-        rc = pg_exec(pc->c, "BEGIN");
+        rc = pg_exec(pc->c, begin);
     }
     if (rc == CHORE_OK) {
         rc = body(s, pc, arg);

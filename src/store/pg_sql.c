@@ -48,7 +48,7 @@ const char *const pg_sql[PG_S_COUNT] = {
     [PG_S_INSERT_BULK] =
         "WITH ins AS (INSERT INTO chore_jobs(id, name, queue, payload, state, priority, run_at,"
         " max_attempts, timeout_ms, created_at)"
-        " SELECT nextval(pg_get_serial_sequence('chore_jobs', 'id')), u.name, u.queue,"
+        " SELECT nextval('chore_jobs_id_seq'), u.name, u.queue,"
         " u.payload, u.state, u.priority, u.run_at, u.max_attempts, u.timeout_ms, $9::bigint"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::int[],"
         " $6::bigint[], $7::int[], $8::bigint[]) WITH ORDINALITY"

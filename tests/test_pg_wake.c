@@ -482,6 +482,21 @@ static void test_mixed_batch_matches_one_by_one(void **state)
     assert_true(hb[0]);
     assert_false(hb[1]);
     assert_false(hb[2]);
+    /* A batch of completions only (its own statement): the running job
+     * completes with its result, a stale one does not. */
+    store_outcome done[2] = {{.id = gb[N - 1].id, .token = gb[N - 1].token,
+                              .kind = STORE_COMPLETE, .result = "[1]"},
+                             {.id = gb[1].id, .token = gb[1].token + 5, .kind = STORE_COMPLETE}};
+    bool dapp[2];
+    assert_int_equal(ops->finish(b, done, 2, 4000, dapp), CHORE_OK);
+    assert_true(dapp[0]);
+    assert_false(dapp[1]);
+    chore_job_info *z = NULL;
+    assert_int_equal(ops->get(b, gb[N - 1].id, &z), CHORE_OK);
+    assert_int_equal(z->state, CHORE_COMPLETED);
+    assert_string_equal(z->result, "[1]");
+    assert_int_equal(z->finished_at_ms, 4000);
+    chore_job_info_free(z);
     store_claimed_free(ga, N);
     store_claimed_free(gb, N);
     ops->close(a);

@@ -232,11 +232,19 @@ int pg_finish_many(store *s, pg_conn *pc, const store_outcome *outs, size_t n, i
                            !numbuf_close(&b.kinds) || !numbuf_close(&b.times) ||
                            (texts = pg_text_array(b.texts, n)) == NULL))
         rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
+    bool all_complete = true;
+    for (size_t i = 0; i < n && all_complete; i++)
+        all_complete = outs[i].kind == STORE_COMPLETE;
     if (rc == CHORE_OK) {
         pg_num now;
         const char *p[6] = {b.ids.buf, b.tokens.buf,  pg_i64(&now, now_ms),
                             b.kinds.buf, b.times.buf, texts};
-        rc = run_and_mark(pc, PG_S_FIN_MANY, 6, p, b.id_v, b.token_v, n, applied);
+        if (all_complete) { /* fewer expressions per row: $4 is the results */
+            p[3] = texts;
+            rc = run_and_mark(pc, PG_S_FIN_COMPLETE_MANY, 4, p, b.id_v, b.token_v, n, applied);
+        } else {
+            rc = run_and_mark(pc, PG_S_FIN_MANY, 6, p, b.id_v, b.token_v, n, applied);
+        }
     }
     free(texts);
     batch_free(&b);

@@ -32,6 +32,7 @@ enum pg_stmt {
     PG_S_CLAIM,
     PG_S_FIN_COMPLETE,
     PG_S_FIN_MANY,
+    PG_S_FIN_COMPLETE_MANY,
     PG_S_FIN_RETRY,
     PG_S_FIN_DISCARD,
     PG_S_FIN_SNOOZE,

@@ -114,6 +114,13 @@ const char *const pg_sql[PG_S_COUNT] = {
         " WHERE j.id = u.id AND j.token = u.token"
         " AND (j.state = 2 OR (j.state = 3 AND u.kind IN (0, 1, 2)))"
         " RETURNING j.id, j.token",
+    /* The common batch, all completions (arrays of $1 ids, $2 tokens,
+     * $4 results; $3 now): the statement above without its other kinds. */
+    [PG_S_FIN_COMPLETE_MANY] =
+        "UPDATE chore_jobs j SET state = 4, finished_at = $3::bigint, lease_until = NULL,"
+        " result = u.result FROM unnest($1::bigint[], $2::bigint[], $4::text[])"
+        " AS u(id, token, result)"
+        " WHERE j.id = u.id AND j.token = u.token AND j.state IN (2, 3) RETURNING j.id, j.token",
     [PG_S_FIN_RETRY] = "UPDATE chore_jobs SET state = CASE WHEN $4::bigint <= $3::bigint"
                        " THEN 1 ELSE 0 END, run_at = $4::bigint, lease_until = NULL, " ERR_APPEND(
                            "$3", "$5") " WHERE id = $1::bigint AND token = $2::bigint"

@@ -4,8 +4,9 @@
  *
  * The long poll waits on c->fetch_cond, which is broadcast when this
  * process enqueues or retries jobs, when the dispatcher notices another
- * connection's commit, when a manual clock moves and when the instance
- * stops. Each broadcast bumps c->fetch_wakes: a broadcast that came
+ * connection's commit, when the store's wake hook reports another node's
+ * (PostgreSQL's notifications: see rt_start), when a manual clock moves
+ * and when the instance stops. Each broadcast bumps c->fetch_wakes: a broadcast that came
  * between an empty claim and the wait shows as a changed count, and the
  * waiter claims again instead of waiting. A waiter also wakes every
  * poll_interval_ms and claims again if the store's change counter moved

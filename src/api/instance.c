@@ -160,6 +160,8 @@ void chore_close(chore *c)
         rt_stop(c, 0);
         rt_join_leftover_workers(c);
         clock_unlisten(c->clock, &c->clock_listener);
+        if (c->ops->set_wake != NULL) /* its hook must not run once we free below */
+            c->ops->set_wake(c->st, NULL, NULL);
         c->ops->close(c->st);
         pthread_mutex_destroy(&c->mu);
         pthread_cond_destroy(&c->dispatch_cond);

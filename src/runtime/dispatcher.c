@@ -2,7 +2,10 @@
  * local queue, writes finished attempts in batches, renews the leases of
  * jobs held here and notices jobs other connections stored (rescue and
  * pruning are loops: maintenance.c). It sleeps on
- * the instance's clock until the earliest thing it has to do. */
+ * the instance's clock until the earliest thing it has to do. A store
+ * that can tell when other nodes wrote (store_ops.set_wake, registered in
+ * rt_start) wakes it through rt_jobs_arrived, as a local enqueue does;
+ * the change counter polled every poll_interval_ms is then the fallback. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

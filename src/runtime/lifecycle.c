@@ -32,6 +32,15 @@ static void join_all(chore *c, bool with_dispatcher)
     rt_join_leftover_workers(c);
 }
 
+/* The store's wake hook (store_ops.set_wake): another node or connection
+ * may have made work available. As a local enqueue does: the dispatcher
+ * claims (and then rereads the next due time), long-polling fetches claim. */
+static void on_store_wake(void *arg)
+{
+    chore *c = arg;
+    rt_jobs_arrived(c, INT64_MIN);
+}
+
 int rt_start(chore *c)
 {
     pthread_mutex_lock(&c->mu);
@@ -45,6 +54,9 @@ int rt_start(chore *c)
     c->workers = calloc((size_t)c->cfg.workers, sizeof *c->workers);
     if (c->workers == NULL)
         return CHORE_ENOMEM;
+    /* Before the dispatcher's first wait; chore_close unregisters it. */
+    if (c->ops->set_wake != NULL)
+        c->ops->set_wake(c->st, on_store_wake, c);
     pthread_mutex_lock(&c->mu);
     c->accepting = true;
     c->stopping = false;

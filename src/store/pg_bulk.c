@@ -1,9 +1,11 @@
 /*
  * pg_bulk.c — the PostgreSQL backend's batches as one statement each:
  * jobs without unique keys go in as one multi-row INSERT … SELECT FROM
- * unnest(arrays), and completions of distinct jobs as one UPDATE … FROM
- * unnest: one round trip per batch instead of one per job. Jobs with
- * unique keys and mixed outcomes take the per-job path of pg_jobs.c.
+ * unnest(arrays), the outcomes of distinct jobs (any mix of kinds) as one
+ * UPDATE … FROM unnest, and lease renewals likewise: one round trip per
+ * batch instead of one per job. Jobs with unique keys, and outcomes that
+ * name one job twice (their order matters), take the per-job path of
+ * pg_jobs.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -123,16 +125,12 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Whether outs is n completions of n different jobs: then their order
+/* Whether outs are n > 1 outcomes of n different jobs: then their order
  * cannot matter and one statement applies them all. */
-bool pg_all_distinct_completions(const store_outcome *outs, size_t n)
+bool pg_all_distinct(const store_outcome *outs, size_t n)
 {
     if (n < 2)
         return false;
-    for (size_t i = 0; i < n; i++) {
-        if (outs[i].kind != STORE_COMPLETE)
-            return false;
-    }
     int64_t *sorted = malloc(n * sizeof *sorted);
     if (sorted == NULL)
         return false; /* the one-by-one path copes */
@@ -146,47 +144,135 @@ bool pg_all_distinct_completions(const store_outcome *outs, size_t n)
     return distinct;
 }
 
-int pg_complete_many(pg_conn *pc, const store_outcome *outs, size_t n, int64_t now_ms,
-                     bool *applied)
+/* An (id, token) pair, to match what a statement returned with what was asked. */
+typedef struct id_token {
+    int64_t id, token;
+} id_token;
+
+static int cmp_pair(const void *a, const void *b)
 {
-    numbuf ids = {0}, tokens = {0};
-    const char **results = malloc(n * sizeof *results);
-    char *res_array = NULL;
-    int rc = results != NULL ? CHORE_OK : pg_fail_msg(CHORE_ENOMEM, "out of memory");
+    const id_token *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->token < y->token ? -1 : x->token > y->token;
+}
+
+/* Run `which` with params, then set applied[i] when (ids[i], tokens[i])
+ * came back as a row (id, token). applied may be NULL. */
+static int run_and_mark(pg_conn *pc, enum pg_stmt which, int np, const char *const *params,
+                        const int64_t *ids, const int64_t *tokens, size_t n, bool *applied)
+{
+    int rc;
+    PGresult *res = pg_run(pc, which, np, params, &rc);
+    if (res == NULL)
+        return rc;
+    size_t rows = (size_t)PQntuples(res);
+    id_token *done = malloc((rows + 1) * sizeof *done);
+    if (done == NULL) {
+        PQclear(res);
+        return pg_fail_msg(CHORE_ENOMEM, "out of memory");
+    }
+    for (size_t r = 0; r < rows; r++)
+        done[r] = (id_token){pg_get_i64(res, (int)r, 0), pg_get_i64(res, (int)r, 1)};
+    PQclear(res);
+    qsort(done, rows, sizeof *done, cmp_pair);
+    for (size_t i = 0; i < n && applied != NULL; i++) {
+        id_token key = {ids[i], tokens[i]};
+        applied[i] = bsearch(&key, done, rows, sizeof *done, cmp_pair) != NULL;
+    }
+    free(done);
+    return CHORE_OK;
+}
+
+/* The arrays of a batch: ids, tokens, and per kind what it needs. */
+typedef struct batch {
+    numbuf ids, tokens, kinds, times;
+    const char **texts;
+    int64_t *id_v, *token_v;
+} batch;
+
+static void batch_free(batch *b)
+{
+    free(b->ids.buf);
+    free(b->tokens.buf);
+    free(b->kinds.buf);
+    free(b->times.buf);
+    free(b->texts);
+    free(b->id_v);
+    free(b->token_v);
+}
+
+int pg_finish_many(store *s, pg_conn *pc, const store_outcome *outs, size_t n, int64_t now_ms,
+                   bool *applied)
+{
+    batch b = {0};
+    char *texts = NULL;
+    int rc = CHORE_OK;
+    b.texts = malloc(n * sizeof *b.texts);
+    b.id_v = malloc(n * sizeof *b.id_v);
+    b.token_v = malloc(n * sizeof *b.token_v);
+    if (b.texts == NULL || b.id_v == NULL || b.token_v == NULL)
+        rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
     for (size_t i = 0; i < n && rc == CHORE_OK; i++) {
-        results[i] = outs[i].result;
-        if (!numbuf_add(&ids, outs[i].id) || !numbuf_add(&tokens, outs[i].token))
+        const store_outcome *o = &outs[i];
+        int64_t at = o->run_at_ms;
+        if (o->kind == STORE_SUSPEND) /* the deadline is judged by rescue, in database time */
+            rc = pg_db_time(s, pc, o->run_at_ms, &at);
+        if (o->kind > STORE_RELEASE)
+            rc = pg_fail_msg(CHORE_EINVAL, "finish: unknown outcome kind");
+        b.texts[i] = o->kind == STORE_COMPLETE ? o->result : o->error;
+        b.id_v[i] = o->id;
+        b.token_v[i] = o->token;
+        if (rc == CHORE_OK &&
+            (!numbuf_add(&b.ids, o->id) || !numbuf_add(&b.tokens, o->token) ||
+             !numbuf_add(&b.kinds, (int64_t)o->kind) || !numbuf_add(&b.times, at)))
             rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
     }
-    if (rc == CHORE_OK && (!numbuf_close(&ids) || !numbuf_close(&tokens) ||
-                           (res_array = pg_text_array(results, n)) == NULL))
+    if (rc == CHORE_OK && (!numbuf_close(&b.ids) || !numbuf_close(&b.tokens) ||
+                           !numbuf_close(&b.kinds) || !numbuf_close(&b.times) ||
+                           (texts = pg_text_array(b.texts, n)) == NULL))
         rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
-    PGresult *res = NULL;
+    bool all_complete = true;
+    for (size_t i = 0; i < n && all_complete; i++)
+        all_complete = outs[i].kind == STORE_COMPLETE;
     if (rc == CHORE_OK) {
         pg_num now;
-        const char *p[4] = {ids.buf, tokens.buf, pg_i64(&now, now_ms), res_array};
-        res = pg_run(pc, PG_S_FIN_COMPLETE_MANY, 4, p, &rc);
-    }
-    if (res != NULL) {
-        /* Mark what came back: ids are distinct, so a sorted copy finds each. */
-        int rows = PQntuples(res);
-        int64_t *done = malloc(((size_t)rows + 1) * sizeof *done);
-        if (done == NULL) {
-            rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
+        const char *p[6] = {b.ids.buf, b.tokens.buf,  pg_i64(&now, now_ms),
+                            b.kinds.buf, b.times.buf, texts};
+        if (all_complete) { /* fewer expressions per row: $4 is the results */
+            p[3] = texts;
+            rc = run_and_mark(pc, PG_S_FIN_COMPLETE_MANY, 4, p, b.id_v, b.token_v, n, applied);
         } else {
-            for (int r = 0; r < rows; r++)
-                done[r] = pg_get_i64(res, r, 0);
-            qsort(done, (size_t)rows, sizeof *done, cmp_i64);
-            for (size_t i = 0; i < n && applied != NULL; i++)
-                applied[i] = bsearch(&outs[i].id, done, (size_t)rows, sizeof *done, cmp_i64) !=
-                             NULL;
-            free(done);
+            rc = run_and_mark(pc, PG_S_FIN_MANY, 6, p, b.id_v, b.token_v, n, applied);
         }
-        PQclear(res);
     }
-    free(ids.buf);
-    free(tokens.buf);
-    free(res_array);
-    free(results);
+    free(texts);
+    batch_free(&b);
+    return rc;
+}
+
+int pg_heartbeat_many(pg_conn *pc, const store_lease *leases, size_t n, int64_t until_db_ms,
+                      bool *applied)
+{
+    batch b = {0};
+    int rc = CHORE_OK;
+    b.id_v = malloc(n * sizeof *b.id_v);
+    b.token_v = malloc(n * sizeof *b.token_v);
+    if (b.id_v == NULL || b.token_v == NULL)
+        rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n && rc == CHORE_OK; i++) {
+        b.id_v[i] = leases[i].id;
+        b.token_v[i] = leases[i].token;
+        if (!numbuf_add(&b.ids, leases[i].id) || !numbuf_add(&b.tokens, leases[i].token))
+            rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
+    }
+    if (rc == CHORE_OK && (!numbuf_close(&b.ids) || !numbuf_close(&b.tokens)))
+        rc = pg_fail_msg(CHORE_ENOMEM, "out of memory");
+    if (rc == CHORE_OK) {
+        pg_num until;
+        const char *p[3] = {b.ids.buf, b.tokens.buf, pg_i64(&until, until_db_ms)};
+        rc = run_and_mark(pc, PG_S_HEARTBEAT, 3, p, b.id_v, b.token_v, n, applied);
+    }
+    batch_free(&b);
     return rc;
 }

@@ -91,7 +91,7 @@ int pg_claim(store *s, const store_claim_req *req, int64_t now_ms, store_claimed
     if (req->max == 0)
         return CHORE_OK;
     claim_args a = {req, now_ms, NULL, 0};
-    int rc = pg_write(s, claim_body, &a);
+    int rc = pg_write_begin(s, PG_BEGIN_CLAIM, claim_body, &a);
     if (rc != CHORE_OK) {
         store_claimed_free(a.jobs, a.n);
         return rc;

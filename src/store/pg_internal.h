@@ -1,8 +1,9 @@
 /*
  * pg_internal.h — what the files of the PostgreSQL backend share: the store
  * struct (a small pool of connections behind a mutex and a condition
- * variable, and one listening connection for change_counter), the prepared
- * statements, and the helpers for errors, parameters and transactions.
+ * variable, and one listening thread for wake-ups, pg_listen.c), the
+ * prepared statements, and the helpers for errors, parameters and
+ * transactions.
  *
  * Private to src/store/pg_*.c.
  */
@@ -11,6 +12,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "store/store.h"
 
@@ -29,6 +31,7 @@ enum pg_stmt {
     PG_S_FIND_UNIQUE,
     PG_S_CLAIM,
     PG_S_FIN_COMPLETE,
+    PG_S_FIN_MANY,
     PG_S_FIN_COMPLETE_MANY,
     PG_S_FIN_RETRY,
     PG_S_FIN_DISCARD,
@@ -62,6 +65,7 @@ enum pg_stmt {
     PG_S_SCHED_RELEASE,
     PG_S_LOCK_TAKE,
     PG_S_LOCK_RELEASE,
+    PG_S_CHANGES,
     PG_S_COUNT
 };
 
@@ -88,9 +92,19 @@ struct store {
     pthread_cond_t cv;  /* a connection was given back */
     pg_conn pool[PG_POOL_SIZE];
 
-    pthread_mutex_t lmu; /* guards listen and notified */
-    PGconn *listen;      /* LISTENs on channel; change_counter's own */
-    int64_t notified;    /* notifications received */
+    /* The listening thread (pg_listen.c). */
+    pthread_mutex_t lmu;        /* guards listen_started, listen_ready */
+    pthread_cond_t lcv;         /* listen_ready became true */
+    bool listen_started;        /* the thread runs (joined by pg_listen_stop) */
+    bool listen_ready;          /* its first connection attempt ended */
+    pthread_t listener;
+    int wake_fd;                /* eventfd: a notification is wanted, or stop */
+    atomic_bool notify_wanted;  /* a commit wants a notification not yet sent */
+    atomic_bool listen_stop;    /* the store closes */
+    atomic_int_fast64_t changes; /* others' notifications, reconnects, own notifying commits */
+    pthread_mutex_t hmu;        /* guards wake_fn, wake_arg; held while calling them */
+    void (*wake_fn)(void *arg); /* the runtime's hook (store_ops.set_wake) */
+    void *wake_arg;
 
     pthread_mutex_t kmu; /* guards skew_known and skew_ms */
     bool skew_known;     /* measured (pg_clock.c) */
@@ -130,9 +144,23 @@ int pg_run_cmd(pg_conn *pc, enum pg_stmt which, int n, const char *const *params
                int64_t *changed);
 
 /* A transaction on a pooled connection: body runs between BEGIN and
- * COMMIT; a failing body rolls back. A committed write also advances the
- * change sequence (see pg_change_counter). */
+ * COMMIT; a failing body rolls back. A write that may make work available
+ * to other nodes calls pg_listen_notify after it returns CHORE_OK. */
 int pg_write(store *s, int (*body)(store *s, pg_conn *pc, void *arg), void *arg);
+/* The same with `begin` (one or more statements, one round trip) instead
+ * of "BEGIN": a transaction with SET LOCAL settings of its own. */
+int pg_write_begin(store *s, const char *begin,
+                   int (*body)(store *s, pg_conn *pc, void *arg), void *arg);
+/* Claims and lease renewals: their commit need not wait for the WAL flush
+ * (a claim lost in a server crash only means the job is claimed again,
+ * and the next synchronous commit flushes it too), and the claim's plan
+ * must read the available jobs in index order even when the table's
+ * statistics are stale (a queue just filled looks empty, and a bitmap scan
+ * and sort of every waiting job would then be picked). */
+#define PG_BEGIN_CLAIM                                                                             \
+    "BEGIN; SET LOCAL synchronous_commit TO off; SET LOCAL enable_seqscan TO off;"                 \
+    " SET LOCAL enable_bitmapscan TO off"
+#define PG_BEGIN_ASYNC "BEGIN; SET LOCAL synchronous_commit TO off"
 /* A read on a pooled connection, tried again once on a fresh connection
  * when the first one was lost. */
 int pg_read(store *s, int (*body)(store *s, pg_conn *pc, void *arg), void *arg);
@@ -150,11 +178,14 @@ char *pg_get_str(const PGresult *res, int row, int col, int *rc);
  * NULL when out of memory. */
 char *pg_text_array(const char *const *v, size_t n);
 
-/* Whether outs are n > 1 completions of distinct jobs (pg_bulk.c). */
-bool pg_all_distinct_completions(const store_outcome *outs, size_t n);
-/* Apply such completions in one statement; applied[i] (may be NULL) as in finish. */
-int pg_complete_many(pg_conn *pc, const store_outcome *outs, size_t n, int64_t now_ms,
-                     bool *applied);
+/* Whether outs are n > 1 outcomes of distinct jobs (pg_bulk.c). */
+bool pg_all_distinct(const store_outcome *outs, size_t n);
+/* Apply such outcomes in one statement; applied[i] (may be NULL) as in finish. */
+int pg_finish_many(store *s, pg_conn *pc, const store_outcome *outs, size_t n, int64_t now_ms,
+                   bool *applied);
+/* Renew n leases to until_db_ms (database time) in one statement. */
+int pg_heartbeat_many(pg_conn *pc, const store_lease *leases, size_t n, int64_t until_db_ms,
+                      bool *applied);
 
 /* ---- clocks (pg_clock.c) */
 
@@ -165,6 +196,20 @@ int pg_db_time(store *s, pg_conn *pc, int64_t caller_ms, int64_t *db_ms);
 int64_t pg_caller_time(store *s, int64_t db_ms);
 /* a + b, saturating at INT64_MAX / INT64_MIN. */
 int64_t pg_sat_add(int64_t a, int64_t b);
+
+/* ---- wake-ups (pg_listen.c) */
+
+/* Start the listening thread if it is not running; with wait, return once
+ * its first connection attempt ended (so a LISTEN is in place if the
+ * server is up). */
+void pg_listen_start(store *s, bool wait);
+/* After the commit of a write that may make work available elsewhere:
+ * ask the thread for a notification (coalesced) and count a change. */
+void pg_listen_notify(store *s);
+/* store_ops.set_wake: see store.h. */
+void pg_set_wake(store *s, void (*fn)(void *arg), void *arg);
+/* Send a notification still wanted, stop the thread and join it. */
+void pg_listen_stop(store *s);
 
 /* ---- schema (pg_schema.c) */
 

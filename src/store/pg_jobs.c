@@ -133,7 +133,10 @@ int pg_enqueue(store *s, const store_new_job *jobs, size_t n, int64_t now_ms, in
     if (rc != CHORE_OK || n == 0)
         return rc;
     enqueue_args a = {jobs, n, now_ms, ids, duplicate};
-    return pg_write(s, enqueue_body, &a);
+    rc = pg_write(s, enqueue_body, &a);
+    if (rc == CHORE_OK)
+        pg_listen_notify(s);
+    return rc;
 }
 
 /* Inside the caller's transaction: point search_path at chore's schema for
@@ -225,8 +228,8 @@ typedef struct finish_args {
 static int finish_body(store *s, pg_conn *pc, void *arg)
 {
     finish_args *a = arg;
-    if (pg_all_distinct_completions(a->outs, a->n))
-        return pg_complete_many(pc, a->outs, a->n, a->now_ms, a->applied);
+    if (pg_all_distinct(a->outs, a->n))
+        return pg_finish_many(s, pc, a->outs, a->n, a->now_ms, a->applied);
     for (size_t i = 0; i < a->n; i++) {
         const store_outcome *o = &a->outs[i];
         pg_num id, token, now, run_at;
@@ -279,7 +282,17 @@ int pg_finish(store *s, const store_outcome *outs, size_t n, int64_t now_ms, boo
     if (outs == NULL)
         return pg_fail_msg(CHORE_EINVAL, "finish: no outcomes");
     finish_args a = {outs, n, now_ms, applied};
-    return pg_write(s, finish_body, &a);
+    int rc = pg_write(s, finish_body, &a);
+    /* Retries, snoozes and jobs given back may run on another node (due
+     * now or later: its dispatcher learns the due time). Completions,
+     * discards and suspensions free nothing another node could take. */
+    bool frees = false;
+    for (size_t i = 0; i < n && !frees; i++)
+        frees = outs[i].kind == STORE_RETRY || outs[i].kind == STORE_SNOOZE ||
+                outs[i].kind == STORE_RELEASE;
+    if (rc == CHORE_OK && frees)
+        pg_listen_notify(s);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- heartbeat */
@@ -299,20 +312,7 @@ static int heartbeat_body(store *s, pg_conn *pc, void *arg)
     int rc = pg_db_time(s, pc, a->now_ms, &db_now);
     if (rc != CHORE_OK)
         return rc;
-    pg_num until;
-    pg_i64(&until, pg_sat_add(db_now, a->lease_ms));
-    for (size_t i = 0; i < a->n; i++) {
-        pg_num id, token;
-        const char *p[3] = {pg_i64(&id, a->leases[i].id), pg_i64(&token, a->leases[i].token),
-                            until.s};
-        int64_t changed = 0;
-        rc = pg_run_cmd(pc, PG_S_HEARTBEAT, 3, p, &changed);
-        if (rc != CHORE_OK)
-            return rc;
-        if (a->applied != NULL)
-            a->applied[i] = changed > 0;
-    }
-    return CHORE_OK;
+    return pg_heartbeat_many(pc, a->leases, a->n, pg_sat_add(db_now, a->lease_ms), a->applied);
 }
 
 /* store_ops.heartbeat: see store.h. */
@@ -324,7 +324,7 @@ int pg_heartbeat(store *s, const store_lease *leases, size_t n, int64_t now_ms, 
     if (leases == NULL)
         return pg_fail_msg(CHORE_EINVAL, "heartbeat: no leases");
     heartbeat_args a = {leases, n, now_ms, lease_ms, applied};
-    return pg_write(s, heartbeat_body, &a);
+    return pg_write_begin(s, PG_BEGIN_ASYNC, heartbeat_body, &a);
 }
 
 /* ---------------------------------------------------------------- rescue, prune */
@@ -357,6 +357,8 @@ int pg_rescue(store *s, int64_t now_ms, int64_t *rescued)
     int rc = pg_write(s, sweep_body, &a);
     if (rescued != NULL)
         *rescued = rc == CHORE_OK ? a.count : 0;
+    if (rc == CHORE_OK && a.count > 0)
+        pg_listen_notify(s);
     return rc;
 }
 
@@ -411,5 +413,8 @@ int pg_admin(store *s, store_admin_op op, int64_t id, int64_t now_ms)
         op != STORE_ADMIN_DELETE)
         return pg_fail_msg(CHORE_EINVAL, "admin: unknown operation");
     admin_args a = {op, id, now_ms};
-    return pg_write(s, admin_body, &a);
+    int rc = pg_write(s, admin_body, &a);
+    if (rc == CHORE_OK && (op == STORE_ADMIN_RETRY || op == STORE_ADMIN_REQUEUE))
+        pg_listen_notify(s);
+    return rc;
 }

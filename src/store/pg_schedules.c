@@ -338,6 +338,11 @@ int pg_schedule_fire(store *s, const store_fire *fires, size_t n, int64_t now_ms
     int rc = pg_write(s, fire_body, &a);
     if (rc != CHORE_OK)
         memset(results, 0, n * sizeof *results);
+    bool enqueued = false;
+    for (size_t i = 0; i < n && rc == CHORE_OK && !enqueued; i++)
+        enqueued = results[i].enqueued > 0;
+    if (enqueued)
+        pg_listen_notify(s);
     free(own);
     return rc;
 }
@@ -397,5 +402,7 @@ int pg_schedule_release_pending(store *s, int64_t now_ms, size_t *enqueued)
     int rc = pg_write(s, release_body, &a);
     if (enqueued != NULL)
         *enqueued = rc == CHORE_OK ? a.enqueued : 0;
+    if (rc == CHORE_OK && a.enqueued > 0)
+        pg_listen_notify(s);
     return rc;
 }

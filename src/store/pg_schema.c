@@ -69,7 +69,8 @@ static const char *const migrations[PG_SCHEMA_VERSION] = {
     " owner text NOT NULL,"
     " expires_at bigint NOT NULL"
     ");"
-    /* Advanced after every committed write: change_counter reads it. */
+    /* Advanced after every committed write by version-1 libraries; later
+     * ones only read it (change_counter), so mixed versions see each other. */
     "CREATE SEQUENCE chore_changes;"
     "INSERT INTO chore_meta(key, value) VALUES('schedules_version', 0);",
 };

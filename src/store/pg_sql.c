@@ -48,7 +48,7 @@ const char *const pg_sql[PG_S_COUNT] = {
     [PG_S_INSERT_BULK] =
         "WITH ins AS (INSERT INTO chore_jobs(id, name, queue, payload, state, priority, run_at,"
         " max_attempts, timeout_ms, created_at)"
-        " SELECT nextval(pg_get_serial_sequence('chore_jobs', 'id')), u.name, u.queue,"
+        " SELECT nextval('chore_jobs_id_seq'), u.name, u.queue,"
         " u.payload, u.state, u.priority, u.run_at, u.max_attempts, u.timeout_ms, $9::bigint"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::int[],"
         " $6::bigint[], $7::int[], $8::bigint[]) WITH ORDINALITY"
@@ -57,15 +57,26 @@ const char *const pg_sql[PG_S_COUNT] = {
         " SELECT id FROM ins ORDER BY id",
     [PG_S_FIND_UNIQUE] = "SELECT id FROM chore_jobs WHERE unique_key = $1::text AND state < 4",
     /* $1 lease_until, $2 now, $3 limit, $4 horizon, $5 names (NULL = any),
-     * $6 queues (NULL = any). Due scheduled jobs that are not claimed are
-     * made available too (promoted). */
+     * $6 queues (NULL = any). Available jobs and scheduled ones due by the
+     * horizon are picked apart, each from its own partial index in that
+     * index's order (chore_jobs_available by priority, run_at, id; the
+     * scheduled ones by run_at), so a claim reads about as many index
+     * entries as it takes jobs, however many wait; the two slices are then
+     * merged: due jobs by priority, then held ones. Due scheduled jobs
+     * that are not claimed are made available too (promoted). */
     [PG_S_CLAIM] =
-        "WITH cand AS (SELECT id FROM chore_jobs"
-        " WHERE (state = 1 OR (state = 0 AND run_at <= $4::bigint))"
+        "WITH avail AS (SELECT id, priority, run_at FROM chore_jobs WHERE state = 1"
+        " AND ($5::text[] IS NULL OR name = ANY($5::text[]))"
+        " AND ($6::text[] IS NULL OR queue = ANY($6::text[]))"
+        " ORDER BY priority, run_at, id LIMIT $3::bigint FOR UPDATE SKIP LOCKED),"
+        " sched AS (SELECT id, priority, run_at FROM chore_jobs"
+        " WHERE state = 0 AND run_at <= $4::bigint"
         " AND ($5::text[] IS NULL OR name = ANY($5::text[]))"
         " AND ($6::text[] IS NULL OR queue = ANY($6::text[]))"
         " ORDER BY run_at > $2::bigint, priority, run_at, id LIMIT $3::bigint"
         " FOR UPDATE SKIP LOCKED),"
+        " cand AS (SELECT id FROM (SELECT * FROM avail UNION ALL SELECT * FROM sched) u"
+        " ORDER BY run_at > $2::bigint, priority, run_at, id LIMIT $3::bigint),"
         " promoted AS (UPDATE chore_jobs SET state = 1 WHERE id IN (SELECT id FROM chore_jobs"
         " WHERE state = 0 AND run_at <= $2::bigint AND id NOT IN (SELECT id FROM cand)"
         " FOR UPDATE SKIP LOCKED)),"
@@ -79,12 +90,37 @@ const char *const pg_sql[PG_S_COUNT] = {
     [PG_S_FIN_COMPLETE] = "UPDATE chore_jobs SET state = 4, finished_at = $3::bigint,"
                           " lease_until = NULL, result = $4::text"
                           " WHERE id = $1::bigint AND token = $2::bigint AND state IN (2, 3)",
-    /* A batch of completions: arrays of $1 ids, $2 tokens, $4 results. */
+    /* A batch of outcomes of distinct jobs, each as its one-job statement
+     * below: arrays of $1 ids, $2 tokens, $4 kinds (store_outcome_kind:
+     * 0 complete, 1 retry, 2 discard, 3 snooze, 4 suspend, 5 release),
+     * $5 times (retry/snooze: next run; suspend: deadline in database time)
+     * and $6 texts (complete: result; retry/discard: error); $3 now. The
+     * (id, token) of each applied outcome comes back. */
+    [PG_S_FIN_MANY] =
+        "UPDATE chore_jobs j SET"
+        " state = CASE u.kind WHEN 0 THEN 4 WHEN 2 THEN 5 WHEN 4 THEN 3"
+        " WHEN 5 THEN CASE WHEN j.run_at > $3::bigint THEN 0 ELSE 1 END"
+        " ELSE CASE WHEN u.at <= $3::bigint THEN 1 ELSE 0 END END,"
+        " finished_at = CASE WHEN u.kind IN (0, 2) THEN $3::bigint ELSE j.finished_at END,"
+        " lease_until = CASE WHEN u.kind = 4 THEN u.at END,"
+        " result = CASE WHEN u.kind = 0 THEN u.txt ELSE j.result END,"
+        " run_at = CASE WHEN u.kind IN (1, 3) THEN u.at ELSE j.run_at END,"
+        " attempt = CASE WHEN u.kind IN (3, 5) THEN j.attempt - 1 ELSE j.attempt END,"
+        " errors = CASE WHEN u.kind IN (1, 2) THEN coalesce(j.errors, '[]'::jsonb)"
+        " || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'at', $3::bigint,"
+        " 'error', coalesce(u.txt, ''))) ELSE j.errors END"
+        " FROM unnest($1::bigint[], $2::bigint[], $4::smallint[], $5::bigint[], $6::text[])"
+        " AS u(id, token, kind, at, txt)"
+        " WHERE j.id = u.id AND j.token = u.token"
+        " AND (j.state = 2 OR (j.state = 3 AND u.kind IN (0, 1, 2)))"
+        " RETURNING j.id, j.token",
+    /* The common batch, all completions (arrays of $1 ids, $2 tokens,
+     * $4 results; $3 now): the statement above without its other kinds. */
     [PG_S_FIN_COMPLETE_MANY] =
         "UPDATE chore_jobs j SET state = 4, finished_at = $3::bigint, lease_until = NULL,"
         " result = u.result FROM unnest($1::bigint[], $2::bigint[], $4::text[])"
         " AS u(id, token, result)"
-        " WHERE j.id = u.id AND j.token = u.token AND j.state IN (2, 3) RETURNING j.id",
+        " WHERE j.id = u.id AND j.token = u.token AND j.state IN (2, 3) RETURNING j.id, j.token",
     [PG_S_FIN_RETRY] = "UPDATE chore_jobs SET state = CASE WHEN $4::bigint <= $3::bigint"
                        " THEN 1 ELSE 0 END, run_at = $4::bigint, lease_until = NULL, " ERR_APPEND(
                            "$3", "$5") " WHERE id = $1::bigint AND token = $2::bigint"
@@ -102,9 +138,10 @@ const char *const pg_sql[PG_S_COUNT] = {
     [PG_S_FIN_RELEASE] = "UPDATE chore_jobs SET state = CASE WHEN run_at > $3::bigint THEN 0"
                          " ELSE 1 END, attempt = attempt - 1, lease_until = NULL"
                          " WHERE id = $1::bigint AND token = $2::bigint AND state = 2",
-    /* $1 id, $2 token, $3 lease_until. */
-    [PG_S_HEARTBEAT] = "UPDATE chore_jobs SET lease_until = $3::bigint"
-                       " WHERE id = $1::bigint AND token = $2::bigint AND state = 2",
+    /* Arrays of $1 ids and $2 tokens; $3 lease_until. What was renewed comes back. */
+    [PG_S_HEARTBEAT] = "UPDATE chore_jobs j SET lease_until = $3::bigint"
+                       " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)"
+                       " WHERE j.id = u.id AND j.token = u.token AND j.state = 2 RETURNING j.id, j.token",
     /* $1 now (the caller's: recorded), $2 now in database time (judges the
      * leases and deadlines, which are stored in database time). */
     [PG_S_RESCUE] =
@@ -195,4 +232,9 @@ const char *const pg_sql[PG_S_COUNT] = {
                        " WHERE chore_locks.owner = excluded.owner"
                        " OR chore_locks.expires_at <= $3::bigint RETURNING 1",
     [PG_S_LOCK_RELEASE] = "DELETE FROM chore_locks WHERE name = $1::text AND owner = $2::text",
+    /* change_counter's fallback read (pg_store.c): the newest committed
+     * job id (a backward scan of the primary key) plus chore_changes, the
+     * sequence libraries of schema version 1 advance after each write. */
+    [PG_S_CHANGES] = "SELECT coalesce((SELECT max(id) FROM chore_jobs), 0)"
+                     " + (SELECT last_value + is_called::int FROM chore_changes)",
 };

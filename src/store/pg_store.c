@@ -2,7 +2,7 @@
  * pg_store.c — the PostgreSQL backend's frame: the location (a libpq URL
  * with an optional schema= parameter), the connection pool, transactions
  * with a reconnect when a connection was lost, errors, change_counter and
- * the ops table. Job operations live in pg_jobs.c, pg_claim.c and
+ * the ops table. Wake-ups (the listening thread) live in pg_listen.c. Job operations live in pg_jobs.c, pg_claim.c and
  * pg_read.c, schedules in pg_schedules.c, loop locks in pg_locks.c, the
  * schema in pg_schema.c, the caller/database clock translation in
  * pg_clock.c and the SQL in pg_sql.c.
@@ -174,6 +174,18 @@ int pg_connect(store *s, PGconn **out)
     }
     if (rc == CHORE_OK) /* "already exists, skipping" while migrating is no news */
         rc = pg_exec(c, "SET client_min_messages TO warning");
+    /* Plan each prepared statement once: our statements are index lookups
+     * whose best plan does not depend on the values, and planning the claim
+     * anew for every call (the custom plans PostgreSQL tries first, and
+     * keeps when the generic one's estimate looks worse) costs more than
+     * running it. */
+    if (rc == CHORE_OK)
+        rc = pg_exec(c, "SET plan_cache_mode TO force_generic_plan");
+    /* Compiling a statement that takes milliseconds costs hundreds of them;
+     * a misestimate (a table just filled, not yet analyzed) must not
+     * trigger it. */
+    if (rc == CHORE_OK)
+        rc = pg_exec(c, "SET jit TO off");
     if (rc == CHORE_OK && s->async_commit)
         rc = pg_exec(c, "SET synchronous_commit TO off");
     if (rc != CHORE_OK) {
@@ -245,43 +257,19 @@ void pg_give(store *s, pg_conn *pc)
 
 /* ---------------------------------------------------------------- transactions */
 
-/* COMMIT, then advance the change sequence if the transaction wrote
- * anything (it has a transaction id then). After the commit: a
- * change_counter reader that sees the new value also sees the new rows.
- * A transaction that changed nothing (a claim that found no job) leaves
- * the counter as it was, so that a waiting fetch does not wake itself. */
-static int commit_and_bump(PGconn *c)
+int pg_write(store *s, int (*body)(store *s, pg_conn *pc, void *arg), void *arg)
 {
-    if (!PQsendQuery(c, "SELECT pg_current_xact_id_if_assigned() IS NOT NULL; COMMIT"))
-        return pg_fail(c, NULL);
-    int rc = CHORE_OK;
-    bool wrote = false;
-    PGresult *res;
-    for (int i = 0; (res = PQgetResult(c)) != NULL; i++) {
-        ExecStatusType st = PQresultStatus(res);
-        if (rc != CHORE_OK) {
-            PQclear(res);
-        } else if (i == 0 && st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-            wrote = PQgetvalue(res, 0, 0)[0] == 't';
-            PQclear(res);
-        } else if (i == 1 && st == PGRES_COMMAND_OK) {
-            PQclear(res);
-        } else {
-            rc = pg_fail(c, res); /* the commit failed: nothing happened */
-        }
-    }
-    if (rc == CHORE_OK && wrote)
-        PQclear(PQexec(c, "SELECT nextval('chore_changes')")); /* failure: a later wake-up */
-    return rc;
+    return pg_write_begin(s, "BEGIN", body, arg);
 }
 
-int pg_write(store *s, int (*body)(store *s, pg_conn *pc, void *arg), void *arg)
+int pg_write_begin(store *s, const char *begin,
+                   int (*body)(store *s, pg_conn *pc, void *arg), void *arg)
 {
     int rc;
     pg_conn *pc = pg_take(s, &rc);
     if (pc == NULL)
         return rc;
-    rc = pg_exec(pc->c, "BEGIN");
+    rc = pg_exec(pc->c, begin);
     if (rc != CHORE_OK && PQstatus(pc->c) != CONNECTION_OK) {
         /* Lost while idle (a server restart, an idle timeout): nothing was
          * sent that could have written, so one more try is safe. A failure
@@ -289,12 +277,12 @@ int pg_write(store *s, int (*body)(store *s, pg_conn *pc, void *arg), void *arg)
         pg_give(s, pc);
         if ((pc = pg_take(s, &rc)) == NULL)
             return rc;
-        rc = pg_exec(pc->c, "BEGIN");
+        rc = pg_exec(pc->c, begin);
     }
     if (rc == CHORE_OK) {
         rc = body(s, pc, arg);
         if (rc == CHORE_OK) {
-            rc = commit_and_bump(pc->c);
+            rc = pg_exec(pc->c, "COMMIT");
         } else {
             PGresult *res = PQexec(pc->c, "ROLLBACK");
             PQclear(res);
@@ -322,60 +310,40 @@ int pg_read(store *s, int (*body)(store *s, pg_conn *pc, void *arg), void *arg)
 
 /* ---------------------------------------------------------------- change counter */
 
-/* (Re)open the listening connection. Caller holds lmu. */
-static int listen_open(store *s)
+static int changes_body(store *s, pg_conn *pc, void *arg)
 {
-    PQfinish(s->listen);
-    s->listen = NULL;
-    int rc = pg_connect(s, &s->listen);
-    if (rc != CHORE_OK)
+    (void)s;
+    int rc;
+    PGresult *res = pg_run(pc, PG_S_CHANGES, 0, NULL, &rc);
+    if (res == NULL)
         return rc;
-    char sql[sizeof s->channel + 16];
-    snprintf(sql, sizeof sql, "LISTEN \"%s\"", s->channel);
-    if ((rc = pg_exec(s->listen, sql)) != CHORE_OK) {
-        PQfinish(s->listen);
-        s->listen = NULL;
-    }
-    return rc;
+    *(int64_t *)arg = pg_get_i64(res, 0, 0);
+    PQclear(res);
+    return CHORE_OK;
 }
 
-/* store_ops.change_counter: the change sequence, which every write of a
- * store advances right after its commit, plus the notifications received
- * on the schema's channel, which writes on other connections (enqueue_native
- * in the caller's transaction) send with their commit. Both only grow, so
- * the sum changes whenever either does. */
+/* store_ops.change_counter: the sum of
+ *  - the store's change count (pg_listen.c): notifications from other
+ *    backends (other nodes; the caller's transactions of enqueue_native),
+ *    reconnects of the listening connection, and this store's own commits
+ *    that made work available;
+ *  - a fallback read for writes whose notification was lost (a node killed
+ *    between its commit and its NOTIFY, a connection dropped meanwhile):
+ *    the newest committed job id, which any insert raises, plus the
+ *    sequence chore_changes, which nodes of schema version 1 libraries
+ *    advanced after each write (so mixed versions still see each other).
+ * Each part only grows (the newest id falls only when the newest job is
+ * deleted, and any insert lifts it past every value seen), so the sum
+ * changes whenever one does. */
 int pg_change_counter(store *s, int64_t *out)
 {
     if (out == NULL)
         return pg_fail_msg(CHORE_EINVAL, "no output");
-    pthread_mutex_lock(&s->lmu);
-    int rc = CHORE_OK;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (s->listen == NULL || PQstatus(s->listen) != CONNECTION_OK)
-            rc = listen_open(s);
-        if (rc != CHORE_OK)
-            break;
-        /* Before the first nextval last_value is already 1: is_called tells. */
-        PGresult *res = PQexec(s->listen, "SELECT last_value + is_called::int FROM chore_changes");
-        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-            rc = pg_fail(s->listen, res);
-            if (PQstatus(s->listen) == CONNECTION_OK)
-                break;
-            continue; /* lost: one more try on a new connection */
-        }
-        int64_t seq = pg_get_i64(res, 0, 0);
-        PQclear(res);
-        PQconsumeInput(s->listen);
-        PGnotify *note;
-        while ((note = PQnotifies(s->listen)) != NULL) {
-            s->notified++;
-            PQfreemem(note);
-        }
-        *out = seq + s->notified;
-        rc = CHORE_OK;
-        break;
-    }
-    pthread_mutex_unlock(&s->lmu);
+    pg_listen_start(s, true); /* listening before the first read: nothing slips between */
+    int64_t read = 0;
+    int rc = pg_read(s, changes_body, &read);
+    if (rc == CHORE_OK)
+        *out = read + atomic_load(&s->changes);
     return rc;
 }
 
@@ -451,12 +419,14 @@ static void pg_close(store *s)
 {
     if (s == NULL)
         return;
+    pg_listen_stop(s); /* first: it may still send a notification for our last commit */
     for (int i = 0; i < PG_POOL_SIZE; i++)
         PQfinish(s->pool[i].c);
-    PQfinish(s->listen);
     pg_locks_close(s);
     pthread_mutex_destroy(&s->amu);
     pthread_mutex_destroy(&s->kmu);
+    pthread_mutex_destroy(&s->hmu);
+    pthread_cond_destroy(&s->lcv);
     pthread_mutex_destroy(&s->lmu);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
@@ -494,6 +464,9 @@ static int pg_open(store **out, const char *location, chore_durability durabilit
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->lmu, NULL);
+    pthread_cond_init(&s->lcv, NULL);
+    pthread_mutex_init(&s->hmu, NULL);
+    s->wake_fd = -1;
     pthread_mutex_init(&s->kmu, NULL);
     pthread_mutex_init(&s->amu, NULL);
     /* Not waiting for the WAL flush costs at most the last commits in a
@@ -548,4 +521,5 @@ const store_ops pg_store_ops = {
     .schedule_version = pg_schedule_version,
     .lock_acquire = pg_lock_acquire,
     .lock_release = pg_lock_release,
+    .set_wake = pg_set_wake,
 };

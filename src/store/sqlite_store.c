@@ -501,4 +501,5 @@ const store_ops sqlite_store_ops = {
     .schedule_version = sq_schedule_version,
     .lock_acquire = sq_lock_acquire,
     .lock_release = sq_lock_release,
+    .set_wake = NULL, /* data_version polling is cheap: nothing to wake */
 };

@@ -12,7 +12,9 @@
  *    the caller sees its own time base back (PostgreSQL: docs/POSTGRES.md);
  *  - a function that fails returns a negative CHORE_E* code and, when the
  *    store has one, leaves a message for store_errmsg; it never aborts;
- *  - the store never starts threads.
+ *  - the store starts no threads of its own, except a helper that a
+ *    backend needs for wake-ups (PostgreSQL's listener, pg_listen.c),
+ *    which never calls into the runtime except through set_wake's hook.
  */
 #ifndef CHORE_STORE_H
 #define CHORE_STORE_H
@@ -250,6 +252,17 @@ typedef struct store_ops {
                         int64_t ttl_ms, bool *held);
     /* Give `name` up if `owner` holds it; a no-op otherwise. */
     int (*lock_release)(store *s, const char *name, const char *owner);
+
+    /* Optional (NULL when the backend has nothing better than polling
+     * change_counter, as SQLite): register fn(arg), which the backend calls
+     * from a thread of its own when another process or connection may have
+     * made work available (PostgreSQL: a NOTIFY received). fn must be quick
+     * and must not call the store. NULL unregisters; once set_wake returns,
+     * the old fn is not running and will not be called again. With a fn,
+     * set_wake returns once the backend listens, so nothing committed after
+     * it returns goes unnoticed. Added without a version bump: a table
+     * that leaves it out has it NULL. */
+    void (*set_wake)(store *s, void (*fn)(void *arg), void *arg);
 } store_ops;
 
 /* The backend for a URL's scheme ("sqlite:…"), and where the location starts. */

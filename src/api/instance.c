@@ -93,9 +93,10 @@ static int init_sync(chore *c)
 {
     if (pthread_mutex_init(&c->mu, NULL) != 0)
         return CHORE_ENOMEM;
-    if (clock_cond_init(&c->dispatch_cond) != CHORE_OK || clock_cond_init(&c->work_cond) != CHORE_OK ||
-        clock_cond_init(&c->idle_cond) != CHORE_OK || clock_cond_init(&c->fetch_cond) != CHORE_OK ||
-        rt_enqueue_group_init(c) != CHORE_OK || rt_finish_group_init(c) != CHORE_OK)
+    if (clock_cond_init(&c->dispatch_cond) != CHORE_OK ||
+        clock_cond_init(&c->work_cond) != CHORE_OK || clock_cond_init(&c->idle_cond) != CHORE_OK ||
+        clock_cond_init(&c->fetch_cond) != CHORE_OK || rt_enqueue_group_init(c) != CHORE_OK ||
+        rt_finish_group_init(c) != CHORE_OK)
         return CHORE_ENOMEM;
     return CHORE_OK;
 }

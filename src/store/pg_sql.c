@@ -141,7 +141,8 @@ const char *const pg_sql[PG_S_COUNT] = {
     /* Arrays of $1 ids and $2 tokens; $3 lease_until. What was renewed comes back. */
     [PG_S_HEARTBEAT] = "UPDATE chore_jobs j SET lease_until = $3::bigint"
                        " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)"
-                       " WHERE j.id = u.id AND j.token = u.token AND j.state = 2 RETURNING j.id, j.token",
+                       " WHERE j.id = u.id AND j.token = u.token AND j.state = 2"
+                       " RETURNING j.id, j.token",
     /* $1 now (the caller's: recorded), $2 now in database time (judges the
      * leases and deadlines, which are stored in database time). */
     [PG_S_RESCUE] =

@@ -2,10 +2,11 @@
  * pg_store.c — the PostgreSQL backend's frame: the location (a libpq URL
  * with an optional schema= parameter), the connection pool, transactions
  * with a reconnect when a connection was lost, errors, change_counter and
- * the ops table. Wake-ups (the listening thread) live in pg_listen.c. Job operations live in pg_jobs.c, pg_claim.c and
- * pg_read.c, schedules in pg_schedules.c, loop locks in pg_locks.c, the
- * schema in pg_schema.c, the caller/database clock translation in
- * pg_clock.c and the SQL in pg_sql.c.
+ * the ops table. Wake-ups (the listening thread) live in pg_listen.c.
+ * Job operations live in pg_jobs.c, pg_claim.c and pg_read.c, schedules
+ * in pg_schedules.c, loop locks in pg_locks.c, the schema in pg_schema.c,
+ * the caller/database clock translation in pg_clock.c and the SQL in
+ * pg_sql.c.
  *
  * Every call takes one connection of a small pool for its duration, so
  * calls from several threads run at once, as on a server they can.

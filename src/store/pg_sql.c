@@ -63,7 +63,10 @@ const char *const pg_sql[PG_S_COUNT] = {
      * scheduled ones by run_at), so a claim reads about as many index
      * entries as it takes jobs, however many wait; the two slices are then
      * merged: due jobs by priority, then held ones. Due scheduled jobs
-     * that are not claimed are made available too (promoted). */
+     * that are not claimed are made available too (promoted). The new
+     * token is past both the last one and the database clock in
+     * microseconds: claims commit asynchronously, and one lost in a server
+     * crash must not hand its token out again to the next claim. */
     [PG_S_CLAIM] =
         "WITH avail AS (SELECT id, priority, run_at FROM chore_jobs WHERE state = 1"
         " AND ($5::text[] IS NULL OR name = ANY($5::text[]))"
@@ -81,7 +84,8 @@ const char *const pg_sql[PG_S_COUNT] = {
         " WHERE state = 0 AND run_at <= $2::bigint AND id NOT IN (SELECT id FROM cand)"
         " FOR UPDATE SKIP LOCKED)),"
         " claimed AS (UPDATE chore_jobs j SET state = 2, attempt = j.attempt + 1,"
-        " token = j.token + 1, lease_until = $1::bigint, attempted_at = $2::bigint"
+        " token = GREATEST(j.token + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint),"
+        " lease_until = $1::bigint, attempted_at = $2::bigint"
         " FROM cand WHERE j.id = cand.id"
         " RETURNING j.id, j.token, j.name, j.queue, j.payload, j.attempt, j.max_attempts,"
         " j.timeout_ms, j.lease_until, j.priority, j.run_at)"

@@ -41,9 +41,12 @@ static void append_queue_filter(sqlite3_str *q, size_t n_queues, size_t param)
 static char *claim_sql(size_t n_names, size_t n_queues)
 {
     sqlite3_str *q = sqlite3_str_new(NULL);
+    /* The new token is past both the last one and now in microseconds:
+     * claims are not synced, and one lost to a power failure must not hand
+     * its token out again to the next claim. */
     sqlite3_str_appendall(q, "UPDATE chore_jobs SET state = 2, attempt = attempt + 1,"
-                             " token = token + 1, lease_until = ?1, attempted_at = ?2"
-                             " WHERE id IN (");
+                             " token = max(token + 1, ?2 * 1000), lease_until = ?1,"
+                             " attempted_at = ?2 WHERE id IN (");
     size_t queue_param = 5 + n_names;
     if (n_names == 0) {
         sqlite3_str_appendall(q, "SELECT id FROM chore_jobs"

@@ -30,27 +30,12 @@
 
 #include "chore.h"
 #include "store/store.h"
+#include "test_util.h"
 
 #define HOUR_MS (3600 * 1000LL)
 #define DEADLINE_MS 5000 /* real time for a wake-up; the poll interval is an hour */
 
 static char base_url[512]; /* postgres://…/chore_test */
-
-static bool load_url(void)
-{
-    const char *dir = getenv("CHORE_TEST_PG_DIR");
-    if (dir == NULL)
-        return false;
-    char path[600];
-    snprintf(path, sizeof path, "%s/url", dir);
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        return false;
-    bool ok = fgets(base_url, sizeof base_url, fp) != NULL;
-    fclose(fp);
-    base_url[strcspn(base_url, "\r\n")] = '\0';
-    return ok && strncmp(base_url, "postgres://", 11) == 0;
-}
 
 static int64_t mono_ms(void)
 {
@@ -118,11 +103,9 @@ static chore *open_instance(world *w, int64_t poll_ms)
 
 static int setup(void **state)
 {
-    static int counter;
     world *w = calloc(1, sizeof *w);
     assert_non_null(w);
-    snprintf(w->schema, sizeof w->schema, "wake%ld_%d_%d", (long)getpid(),
-             (int)(time(NULL) % 100000), __sync_add_and_fetch(&counter, 1));
+    test_pg_schema(w->schema, sizeof w->schema, "wake");
     snprintf(w->url, sizeof w->url, "%s?schema=%s", base_url, w->schema);
     pthread_mutex_init(&w->got.mu, NULL);
     pthread_cond_init(&w->got.cv, NULL);
@@ -505,7 +488,7 @@ static void test_mixed_batch_matches_one_by_one(void **state)
 
 int main(void)
 {
-    if (!load_url()) {
+    if (!test_pg_url(base_url, sizeof base_url)) {
         fprintf(stderr, "test_pg_wake: no PostgreSQL cluster (CHORE_TEST_PG_DIR): skipped\n");
         return 77;
     }

@@ -25,6 +25,7 @@
 
 #include "store/pg_internal.h"
 #include "store/store.h"
+#include "test_util.h"
 #include "store_conformance.h"
 
 #define T0 1700000000000LL
@@ -32,36 +33,11 @@
 static const store_ops *ops = &pg_store_ops;
 static char base_url[512]; /* postgres://…/chore_test */
 
-/* Read the cluster's URL; false (the test is skipped) when there is none. */
-static bool load_url(void)
-{
-    const char *dir = getenv("CHORE_TEST_PG_DIR");
-    if (dir == NULL)
-        return false;
-    char path[600];
-    snprintf(path, sizeof path, "%s/url", dir);
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        return false;
-    bool ok = fgets(base_url, sizeof base_url, fp) != NULL;
-    fclose(fp);
-    base_url[strcspn(base_url, "\r\n")] = '\0';
-    return ok && strncmp(base_url, "postgres://", 11) == 0;
-}
-
-/* A fresh schema's name: unique per process and call. */
-static void new_schema(char *buf, size_t len)
-{
-    static int counter;
-    snprintf(buf, len, "t%ld_%d_%d", (long)getpid(), (int)(time(NULL) % 100000),
-             __sync_add_and_fetch(&counter, 1));
-}
-
 /* A location (the URL after "postgres:") naming a fresh schema. */
 static const char *new_location(char *buf, size_t len)
 {
     char schema[64];
-    new_schema(schema, sizeof schema);
+    test_pg_schema(schema, sizeof schema, "t");
     snprintf(buf, len, "%s?schema=%s", base_url + strlen("postgres:"), schema);
     return buf;
 }
@@ -135,7 +111,7 @@ static void test_racing_opens_migrate_once(void **state)
     (void)state;
     enum { N = 4 };
     char loc[600], schema[64];
-    new_schema(schema, sizeof schema);
+    test_pg_schema(schema, sizeof schema, "t");
     snprintf(loc, sizeof loc, "%s?schema=%s", base_url + strlen("postgres:"), schema);
     pthread_barrier_t go;
     pthread_barrier_init(&go, NULL, N);
@@ -180,7 +156,7 @@ static void test_newer_schema_refused(void **state)
 {
     (void)state;
     char loc[600], schema[64];
-    new_schema(schema, sizeof schema);
+    test_pg_schema(schema, sizeof schema, "t");
     snprintf(loc, sizeof loc, "%s?schema=%s", base_url + strlen("postgres:"), schema);
     ops->close(open_store(loc));
     PGconn *c = open_raw();
@@ -233,7 +209,7 @@ static void test_enqueue_native_commit_and_rollback(void **state)
 {
     (void)state;
     char loc[600], schema[64], sql[256];
-    new_schema(schema, sizeof schema);
+    test_pg_schema(schema, sizeof schema, "t");
     snprintf(loc, sizeof loc, "%s?schema=%s", base_url + strlen("postgres:"), schema);
     store *s = open_store(loc);
     PGconn *c = open_raw();
@@ -551,7 +527,7 @@ static void test_skewed_clock_cannot_take_lock(void **state)
 
 int main(void)
 {
-    if (!load_url()) {
+    if (!test_pg_url(base_url, sizeof base_url)) {
         fprintf(stderr, "test_store_pg: no cluster (CHORE_TEST_PG_DIR/url); skipped\n");
         return 77;
     }

@@ -85,20 +85,6 @@ typedef struct bench_result {
 
 /* ---------------------------------------------------------------- clocks */
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t realtime_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
@@ -169,7 +155,7 @@ typedef struct latency_log {
 
 static int latency_handler(chore_job *job, void *ud)
 {
-    int64_t now = realtime_us();
+    int64_t now = cli_real_us();
     latency_log *log = ud;
     const char *p = strchr(chore_job_payload(job), ':'); /* {"t":<us>} */
     if (p != NULL) {
@@ -185,7 +171,7 @@ static int latency_handler(chore_job *job, void *ud)
 /* Notes the first call; counts completions. */
 typedef struct first_call {
     atomic_bool seen;
-    _Atomic double at; /* mono_s() of the first call */
+    _Atomic double at; /* cli_mono_s() of the first call */
     atomic_llong done;
 } first_call;
 
@@ -194,7 +180,7 @@ static int first_call_handler(chore_job *job, void *ud)
     (void)job;
     first_call *f = ud;
     if (!atomic_load_explicit(&f->seen, memory_order_relaxed) && !atomic_exchange(&f->seen, true))
-        atomic_store(&f->at, mono_s());
+        atomic_store(&f->at, cli_mono_s());
     atomic_fetch_add_explicit(&f->done, 1, memory_order_relaxed);
     return CHORE_OK;
 }
@@ -206,7 +192,7 @@ static int first_call_handler(chore_job *job, void *ud)
 static int wait_for(chore *c, atomic_llong *done, int64_t target)
 {
     long long last = -1;
-    double last_progress = mono_s();
+    double last_progress = cli_mono_s();
     for (;;) {
         int rc = chore_wait_idle(c, 1000);
         long long n = atomic_load(done);
@@ -216,8 +202,8 @@ static int wait_for(chore *c, atomic_llong *done, int64_t target)
             return rc;
         if (n != last) {
             last = n;
-            last_progress = mono_s();
-        } else if (mono_s() - last_progress > STALL_SECONDS) {
+            last_progress = cli_mono_s();
+        } else if (cli_mono_s() - last_progress > STALL_SECONDS) {
             return CHORE_ETIMEDOUT;
         }
         if (rc == CHORE_OK)
@@ -265,9 +251,9 @@ static int fail(const char *phase, int rc)
 static int phase_bulk_and_work(const bench_cfg *b, chore *c, counter *noop, bench_result *r)
 {
     progress(b, "phase 1: bulk enqueue");
-    double t0 = mono_s();
+    double t0 = cli_mono_s();
     int rc = enqueue_many(c, NOOP_JOB, b->jobs);
-    double t_enqueue = mono_s() - t0;
+    double t_enqueue = cli_mono_s() - t0;
     if (rc != CHORE_OK)
         return fail("bulk enqueue", rc);
     r->enqueue_bulk_per_s = (double)b->jobs / t_enqueue;
@@ -275,11 +261,11 @@ static int phase_bulk_and_work(const bench_cfg *b, chore *c, counter *noop, benc
     progress(b, "phase 2: work");
     if ((rc = chore_handle(c, NOOP_JOB, noop_handler, noop, NULL)) != CHORE_OK)
         return fail("handle", rc);
-    t0 = mono_s();
+    t0 = cli_mono_s();
     if ((rc = chore_start(c)) != CHORE_OK)
         return fail("start", rc);
     rc = wait_for(c, &noop->done, b->jobs);
-    double t_work = mono_s() - t0;
+    double t_work = cli_mono_s() - t0;
     if (rc != CHORE_OK)
         return fail("working the jobs", rc);
     r->work_per_s = (double)b->jobs / t_work;
@@ -340,14 +326,14 @@ static int phase_single(const bench_cfg *b, chore *c, bench_result *r)
     start.open = true;
     pthread_cond_broadcast(&start.cond);
     pthread_mutex_unlock(&start.mu);
-    double t0 = mono_s();
+    double t0 = cli_mono_s();
     int rc = CHORE_OK;
     for (int i = 0; i < started; i++) {
         pthread_join(threads[i].tid, NULL);
         if (threads[i].rc != CHORE_OK)
             rc = threads[i].rc;
     }
-    double elapsed = mono_s() - t0;
+    double elapsed = cli_mono_s() - t0;
     if (started < SINGLE_THREADS)
         return cli_error(CLI_FAIL, "bench: cannot start enqueue threads");
     if (rc != CHORE_OK)
@@ -384,7 +370,7 @@ static int phase_latency(const bench_cfg *b, chore *c, bench_result *r)
     const long step_ns = 1000000000L / LATENCY_RATE;
     for (size_t i = 0; rc == CHORE_OK && i < total; i++) {
         char payload[48];
-        snprintf(payload, sizeof payload, "{\"t\":%" PRId64 "}", realtime_us());
+        snprintf(payload, sizeof payload, "{\"t\":%" PRId64 "}", cli_real_us());
         int64_t id;
         rc = chore_enqueue(c, LATENCY_JOB, payload, NULL, &id);
         next.tv_nsec += step_ns;
@@ -504,7 +490,7 @@ int cli_cmd_bench_reopen(int argc, char **argv)
         return cli_error(CLI_USAGE, "%s: --store is required", CLI_BENCH_REOPEN_CMD);
 
     first_call f = {0};
-    double t0 = mono_s();
+    double t0 = cli_mono_s();
     chore *c = NULL;
     int rc = open_instance(&b, b.reopen_url, &c);
     if (rc == CHORE_OK)

@@ -23,7 +23,6 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench_load.h"
@@ -38,13 +37,6 @@ typedef struct load_conn {
     size_t len;
     char buf[ANSWER_MAX + 1];
 } load_conn;
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* The host and port of an http:// URL; false (reported) otherwise. */
 static bool split_url(const char *base_url, char *host, size_t hlen, char *port, size_t plen)
@@ -101,7 +93,7 @@ static bool connect_all(const char *base_url, load_conn *cs, int n, int ep)
 /* Write the whole request (a blocking socket: it is small). */
 static bool send_request(load_conn *c, const char *request, size_t len)
 {
-    c->sent_us = mono_us();
+    c->sent_us = cli_mono_us();
     c->len = 0;
     for (size_t at = 0; at < len;) {
         ssize_t w = send(c->fd, request + at, len - at, MSG_NOSIGNAL);
@@ -189,7 +181,7 @@ int bench_load_run(const char *base_url, const char *request, int connections, i
             size_t blen;
             int got = whole_answer(c, &status, &body, &blen);
             ok = got >= 0 &&
-                 (got == 0 || on_answer(arg, status, body, blen, mono_us() - c->sent_us));
+                 (got == 0 || on_answer(arg, status, body, blen, cli_mono_us() - c->sent_us));
             if (ok && got == 1) {
                 answered++;
                 if (sent < total) {

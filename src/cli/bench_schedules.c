@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench_schedules.h"
@@ -27,18 +26,11 @@ typedef struct sched_probe {
     _Atomic int64_t ignore_before_s; /* warm-up: slots before this second do not count */
 } sched_probe;
 
-static int64_t realtime_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int note_delay(chore_job *job, void *ud)
 {
     (void)job;
     sched_probe *p = ud;
-    int64_t now = realtime_us();
+    int64_t now = cli_real_us();
     if (now / 1000000 < atomic_load(&p->ignore_before_s))
         return CHORE_OK;
     size_t i = atomic_fetch_add(&p->n, 1);
@@ -110,7 +102,7 @@ static int run_one(const char *dir, int schedules, int seconds, int workers, sch
     rc = chore_open(&c, &cfg);
     if (rc == CHORE_OK)
         rc = chore_handle(c, "bench.tick", note_delay, &p, NULL);
-    int64_t start_s = realtime_us() / 1000000;
+    int64_t start_s = cli_real_us() / 1000000;
     atomic_store(&p.ignore_before_s, start_s + 2); /* the first whole second is warm-up */
     if (rc == CHORE_OK)
         rc = chore_start(c);
@@ -118,7 +110,7 @@ static int run_one(const char *dir, int schedules, int seconds, int workers, sch
         /* run through the slot of second start_s + 1 + seconds */
         int64_t end_us = (start_s + 2 + seconds) * 1000000 - 300000; /* before the next slot */
         int64_t left;
-        while ((left = end_us - realtime_us()) > 0)
+        while ((left = end_us - cli_real_us()) > 0)
             usleep((useconds_t)(left > 100000 ? 100000 : left));
         r->rss_mib = (double)(status_kib("VmRSS") - rss_before) / 1024.0;
         rc = chore_stop(c, 5000);

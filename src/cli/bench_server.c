@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench_load.h"
@@ -66,18 +65,11 @@ typedef struct fetch_figures {
     int64_t fetch_p50, fetch_p99, ack_p50, ack_p99;
 } fetch_figures;
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void record(samples *s, double t0)
 {
     size_t i = atomic_fetch_add(&s->n, 1);
     if (i < s->cap)
-        s->v[i] = (int64_t)((mono_s() - t0) * 1e6);
+        s->v[i] = (int64_t)((cli_mono_s() - t0) * 1e6);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -104,7 +96,7 @@ static bool call(worker *w, const char *method, const char *path, json_t *body, 
                  json_t **resp, samples *s)
 {
     long st = 0;
-    double t0 = mono_s();
+    double t0 = cli_mono_s();
     int rc = cli_http_call(w->h, "bench", method, path, body, &st, resp);
     if (rc == CLI_OK && st != want) {
         rc = cli_error(CLI_FAIL, "bench: %s %s answered %ld, not %ld", method, path, st, want);
@@ -171,7 +163,7 @@ static void *worker_main(void *arg)
 /* Run one phase on every connection; *seconds is its wall time. */
 static int run_phase(worker *ws, int n, run *r, double *seconds)
 {
-    double t0 = mono_s();
+    double t0 = cli_mono_s();
     int started = 0;
     for (; started < n; started++) {
         ws[started].r = r;
@@ -183,7 +175,7 @@ static int run_phase(worker *ws, int n, run *r, double *seconds)
     }
     for (int i = 0; i < started; i++)
         pthread_join(ws[i].tid, NULL);
-    *seconds = mono_s() - t0;
+    *seconds = cli_mono_s() - t0;
     return atomic_load(&r->failed) ? CLI_FAIL : CLI_OK;
 }
 
@@ -232,9 +224,9 @@ static int enqueue_phase(const char *server, int n, run *r, double *seconds)
                         token != NULL && token[0] != '\0' ? "\r\n" : "", body);
     if (rlen < 0 || (size_t)rlen >= sizeof request)
         return cli_error(CLI_USAGE, "bench: the server URL or token is too long");
-    double start = mono_s();
+    double start = cli_mono_s();
     int status = bench_load_run(server, request, n, r->target, enqueue_answered, r);
-    *seconds = mono_s() - start;
+    *seconds = cli_mono_s() - start;
     return status;
 }
 

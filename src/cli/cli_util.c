@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_util.h"
 
@@ -335,4 +336,23 @@ void cli_format_rfc3339_ms(int64_t ms, char *buf, size_t len)
     else
         snprintf(buf, len, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02dZ", y, m, d, secs / 3600,
                  secs / 60 % 60, secs % 60);
+}
+
+int64_t cli_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+double cli_mono_s(void)
+{
+    return (double)cli_mono_us() / 1e6;
+}
+
+int64_t cli_real_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

@@ -127,6 +127,12 @@ bool cli_parse_duration_ms(const char *text, int64_t *out_ms);
  */
 bool cli_parse_rfc3339_ms(const char *text, int64_t *out_ms);
 
+/* The clocks the commands read: monotonic (for durations) in seconds and
+ * in microseconds, and real time in microseconds since the epoch. */
+double cli_mono_s(void);
+int64_t cli_mono_us(void);
+int64_t cli_real_us(void);
+
 /* Format an instant as RFC 3339 UTC ("2024-05-01T12:00:00Z", with ".250"
  * milliseconds when not whole seconds). buf should hold 32 bytes. */
 void cli_format_rfc3339_ms(int64_t ms, char *buf, size_t len);

@@ -6,7 +6,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "chore.h"
 #include "cli/cli_util.h"
@@ -36,13 +35,6 @@ int cli_cmd_cron(int argc, char **argv)
                      argv[0]);
 }
 
-static int64_t wall_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int cli_cmd_cron_next(int argc, char **argv)
 {
     const char *expr = NULL, *zone = NULL, *from = NULL;
@@ -67,7 +59,7 @@ int cli_cmd_cron_next(int argc, char **argv)
                          "cron next: one expression expected (quote it: '%s …')", expr);
     int64_t after = 0;
     if (from == NULL)
-        after = wall_now_ms();
+        after = cli_real_us() / 1000;
     else if (!cli_parse_rfc3339_ms(from, &after))
         return cli_error(CLI_USAGE, "cron next: invalid --from '%s' (RFC 3339 expected)", from);
     char err[256];
@@ -102,13 +94,6 @@ int cli_cmd_cron_next(int argc, char **argv)
     return status;
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int cli_cmd_cron_bench(int argc, char **argv)
 {
     static const struct {
@@ -137,7 +122,7 @@ int cli_cmd_cron_bench(int argc, char **argv)
         const int64_t base = 1577836800000LL, span = 10LL * 365 * 86400 * 1000;
         long long calls = 0;
         int64_t sink = 0;
-        double t0 = mono_s(), elapsed = 0, budget = seconds / (double)n;
+        double t0 = cli_mono_s(), elapsed = 0, budget = seconds / (double)n;
         while (elapsed < budget) {
             for (int i = 0; i < 4096; i++) {
                 rng ^= rng << 13;
@@ -148,7 +133,7 @@ int cli_cmd_cron_bench(int argc, char **argv)
                     sink += next & 1;
             }
             calls += 4096;
-            elapsed = mono_s() - t0;
+            elapsed = cli_mono_s() - t0;
         }
         printf("%-20s %-20s %12.0f next/s%s\n", cases[k].expr, cases[k].zone,
                (double)calls / elapsed, sink == -1 ? " " : "");

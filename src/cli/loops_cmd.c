@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli_util.h"
 #include "http_client.h"
@@ -25,13 +24,6 @@ typedef struct loop_row {
     char next_tick[24];
     char error[ERROR_WIDTH + 1];
 } loop_row;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A span as "850ms", "42s", "7m", "3h", "2d": the largest whole unit. */
 static void span(int64_t ms, char *buf, size_t len)
@@ -107,7 +99,7 @@ static int print_table(json_t *loops)
     loop_row *rows = calloc(n > 0 ? n : 1, sizeof *rows);
     if (rows == NULL)
         return cli_error(CLI_FAIL, "out of memory");
-    int64_t now = now_ms();
+    int64_t now = cli_real_us() / 1000;
     int name_w = 4;
     for (size_t i = 0; i < n; i++) {
         if (!row_from_json(json_array_get(loops, i), now, &rows[i])) {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_util.h"
 #include "http_api.h"
 #include "http_enqueue.h"
 
@@ -143,7 +144,7 @@ struct http_enqueue_ticket {
 };
 
 /* The longest the enqueuer waits for a write's requests to gather. */
-#define GATHER_MAX_NS 2000000
+#define GATHER_MAX_US 2000
 
 struct http_enqueuer {
     chore *c;
@@ -224,21 +225,14 @@ static void write_tickets(http_enqueuer *e, http_enqueue_ticket *list, size_t n)
     free(dup);
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* With mu held: wait until n requests are pending, or until deadline_ns
- * (0 = none), or stopping. */
-static void wait_pending(http_enqueuer *e, size_t n, int64_t deadline_ns)
+/* With mu held: wait until n requests are pending, or until deadline_us
+ * (on the monotonic clock; 0 = none), or stopping. */
+static void wait_pending(http_enqueuer *e, size_t n, int64_t deadline_us)
 {
     e->wake_at = n;
-    struct timespec ts = {.tv_sec = deadline_ns / 1000000000, .tv_nsec = deadline_ns % 1000000000};
+    struct timespec ts = {.tv_sec = deadline_us / 1000000, .tv_nsec = deadline_us % 1000000 * 1000};
     while (e->n_pending < n && !e->stopping) {
-        if (deadline_ns == 0)
+        if (deadline_us == 0)
             pthread_cond_wait(&e->cond, &e->mu);
         else if (pthread_cond_timedwait(&e->cond, &e->mu, &ts) != 0)
             break;
@@ -257,15 +251,15 @@ static void *enqueuer_main(void *arg)
 {
     http_enqueuer *e = arg;
     size_t expect = 1;
-    int64_t took_ns = 0;
+    int64_t took_us = 0;
     pthread_mutex_lock(&e->mu);
     for (;;) {
         wait_pending(e, 1, 0);
         if (e->pending == NULL)
             break;
-        int64_t gather_ns = took_ns < GATHER_MAX_NS ? took_ns : GATHER_MAX_NS;
+        int64_t gather_us = took_us < GATHER_MAX_US ? took_us : GATHER_MAX_US;
         if (expect > e->n_pending)
-            wait_pending(e, expect, mono_ns() + gather_ns);
+            wait_pending(e, expect, cli_mono_us() + gather_us);
         http_enqueue_ticket *newest = e->pending, *list = NULL;
         size_t n = e->n_pending;
         e->pending = NULL;
@@ -277,9 +271,9 @@ static void *enqueuer_main(void *arg)
             t->next = list;
             list = t;
         }
-        int64_t start = mono_ns();
+        int64_t start = cli_mono_us();
         write_tickets(e, list, n);
-        took_ns = mono_ns() - start;
+        took_us = cli_mono_us() - start;
         expect = n;
         pthread_mutex_lock(&e->mu);
     }

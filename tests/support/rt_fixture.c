@@ -26,26 +26,8 @@ bool fixture_on_pg(void)
 /* The test cluster's URL, from $CHORE_TEST_PG_DIR/url (scripts/pg-cluster.sh). */
 static void pg_base_url(char *base, size_t len)
 {
-    const char *dir = getenv("CHORE_TEST_PG_DIR");
-    char path[600];
-    snprintf(path, sizeof path, "%s/url", dir != NULL ? dir : ".");
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        fail_msg("CHORE_TEST_STORE=pg but no cluster URL in %s", path);
-    if (fgets(base, (int)len, fp) == NULL)
-        base[0] = '\0';
-    fclose(fp);
-    base[strcspn(base, "\r\n")] = '\0';
-    if (base[0] == '\0')
-        fail_msg("empty cluster URL in %s", path);
-}
-
-/* A schema name no other test (of any process) uses. */
-static void new_schema(char *buf, size_t len)
-{
-    static int counter;
-    snprintf(buf, len, "rt%ld_%ld_%d", (long)getpid(), (long)(time(NULL) % 100000),
-             __sync_add_and_fetch(&counter, 1));
+    if (!test_pg_url(base, len))
+        fail_msg("CHORE_TEST_STORE=pg but no cluster URL in $CHORE_TEST_PG_DIR/url");
 }
 
 void fixture_open(fixture *f, const chore_config *cfg)
@@ -55,7 +37,7 @@ void fixture_open(fixture *f, const chore_config *cfg)
     test_db_path(f->path, sizeof f->path, "rt");
     if (f->pg) { /* f->path stays an unused file name */
         pg_base_url(f->pg_base, sizeof f->pg_base);
-        new_schema(f->schema, sizeof f->schema);
+        test_pg_schema(f->schema, sizeof f->schema, "rt");
         snprintf(f->url, sizeof f->url, "%s?schema=%s", f->pg_base, f->schema);
     } else {
         snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
@@ -102,7 +84,7 @@ const char *fixture_new_location(char *buf, size_t len)
         return test_db_path(buf, len, "rt-store");
     char base[512], schema[64], url[720];
     pg_base_url(base, sizeof base);
-    new_schema(schema, sizeof schema);
+    test_pg_schema(schema, sizeof schema, "rt");
     snprintf(url, sizeof url, "%s?schema=%s", base, schema);
     const char *location = NULL;
     if (store_backend_for(url, &location) != &pg_store_ops)

@@ -29,10 +29,10 @@ import tempfile
 import time
 import unittest
 
-WORKER = os.environ.get("MULTINODE_WORKER", "multinode_worker")
-TMP_ROOT = os.environ.get("CHORE_TEST_TMP", tempfile.gettempdir())
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pg_harness import SLOW, TMP_ROOT, WORKER, run_worker, wait_until  # noqa: E402
+
 PG_DIR = os.environ.get("CHORE_TEST_PG_DIR", "")
-SLOW = 4.0 if os.environ.get("CHORE_SANITIZE") else 1.0
 N_JOBS = int(os.environ.get("MULTINODE_JOBS", "100000"))
 N_SLOTS = int(os.environ.get("MULTINODE_SLOTS", "60"))
 LOOP_SECONDS = float(os.environ.get("MULTINODE_LOOP_SECONDS", "10"))
@@ -51,29 +51,10 @@ def base_url():
         return None
 
 
-def deadline(seconds):
-    return time.monotonic() + seconds * SLOW
 
 
-def wait_until(cond, seconds, what):
-    """Poll cond() until it gives a true value (returned) or fail."""
-    end = deadline(seconds)
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.05)
 
 
-def run_worker(*args):
-    """Run a store command of the worker program; its stdout."""
-    p = subprocess.run([WORKER, *args], capture_output=True, text=True, timeout=120 * SLOW)
-    if p.returncode != 0:
-        raise AssertionError("multinode_worker %s: exit %d: %s"
-                             % (args[0], p.returncode, p.stderr.strip()))
-    return p.stdout
 
 
 class Cluster:

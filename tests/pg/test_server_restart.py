@@ -38,11 +38,11 @@ import tempfile
 import time
 import unittest
 
-WORKER = os.environ.get("MULTINODE_WORKER", "multinode_worker")
-TMP_ROOT = os.environ.get("CHORE_TEST_TMP", tempfile.gettempdir())
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pg_harness import SLOW, TMP_ROOT, WORKER, run_worker, wait_until  # noqa: E402
+
 PG_CLUSTER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
                           "pg-cluster.sh")
-SLOW = 4.0 if os.environ.get("CHORE_SANITIZE") else 1.0
 N_JOBS = int(os.environ.get("SERVER_RESTART_JOBS", "30000"))
 N_LATE = 1000
 DOWN_SECONDS = float(os.environ.get("SERVER_RESTART_DOWN", "3"))
@@ -64,32 +64,10 @@ def have_postgres():
                for d in glob.glob("/usr/lib/postgresql/*/bin"))
 
 
-def deadline(seconds):
-    return time.monotonic() + seconds * SLOW
 
 
-def wait_until(cond, seconds, what, every=0.05):
-    """Poll cond() until it gives a true value (returned) or fail."""
-    end = deadline(seconds)
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(every)
 
 
-def run_worker(*args, check=True):
-    """Run a store command of the worker program; its stdout (None when it
-    failed and check is false)."""
-    p = subprocess.run([WORKER, *args], capture_output=True, text=True, timeout=120 * SLOW)
-    if p.returncode != 0:
-        if not check:
-            return None
-        raise AssertionError("multinode_worker %s: exit %d: %s"
-                             % (args[0], p.returncode, p.stderr.strip()))
-    return p.stdout
 
 
 def pg_cluster(cmd, directory):

@@ -28,18 +28,6 @@ typedef struct finish_req {
     int rc;
 } finish_req;
 
-/* Whether two outcomes of the list are for one job: the store may then
- * not tell which applied, so each is written alone. */
-static bool same_job_twice(const finish_req *list)
-{
-    for (const finish_req *a = list; a != NULL; a = (const finish_req *)a->g.next)
-        for (const finish_req *b = (const finish_req *)a->g.next; b != NULL;
-             b = (const finish_req *)b->g.next)
-            if (a->o.id == b->o.id)
-                return true;
-    return false;
-}
-
 /* rt_group_write_fn: the outcomes of many callers with one store call;
  * when that fails (or memory runs out), each alone, so one caller's error
  * is not every caller's. */
@@ -50,7 +38,9 @@ static void write_outcomes(chore *c, rt_group_req *group_list)
     size_t n = 0;
     for (finish_req *r = list; r != NULL; r = (finish_req *)r->g.next)
         n++;
-    store_outcome *os = n > 1 && !same_job_twice(list) ? malloc(n * sizeof *os) : NULL;
+    /* Two outcomes for one job may share the write: the store applies
+     * them in order and refuses the second (store_ops.finish). */
+    store_outcome *os = n > 1 ? malloc(n * sizeof *os) : NULL;
     bool *applied = os != NULL ? malloc(n * sizeof *applied) : NULL;
     int rc = CHORE_ENOMEM;
     if (applied != NULL) {

@@ -170,9 +170,10 @@ typedef struct store_ops {
      * order. */
     int (*claim)(store *s, const store_claim_req *req, int64_t now_ms, store_claimed **out,
                  size_t *n);
-    /* Apply n outcomes in one transaction. applied[i] (may be NULL) is set
-     * when outcome i matched its job's token and state; a stale outcome
-     * changes nothing. */
+    /* Apply n outcomes in one transaction, in order: of two outcomes for
+     * one job, the second meets the first's effect. applied[i] (may be
+     * NULL) is set when outcome i matched its job's token and state; a
+     * stale outcome changes nothing. */
     int (*finish)(store *s, const store_outcome *outs, size_t n, int64_t now_ms, bool *applied);
     /* Set lease_until = now + lease_ms for each running job whose token matches. */
     int (*heartbeat)(store *s, const store_lease *leases, size_t n, int64_t now_ms,

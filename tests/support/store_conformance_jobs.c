@@ -483,6 +483,34 @@ static void test_finish_stale_token(void **state)
     chore_job_info_free(info);
 }
 
+/* Two outcomes for one attempt in one batch: the first applies, the second
+ * meets a finished job and is refused, whatever their kinds. */
+static void test_finish_one_job_twice_in_a_batch(void **state)
+{
+    fx *f = *state;
+    int64_t a = sc_enq(f, "f", 0, T0);
+    int64_t b = sc_enq(f, "f", 0, T0);
+    size_t n;
+    store_claimed *got = sc_claim_n(f, 2, T0, &n);
+    assert_int_equal(n, 2);
+    int64_t ta = got[0].token, tb = got[1].token;
+    store_claimed_free(got, n);
+    store_outcome outs[4] = {
+        {.id = a, .token = ta, .kind = STORE_DISCARD, .error = "gone"},
+        {.id = b, .token = tb, .kind = STORE_COMPLETE},
+        {.id = a, .token = ta, .kind = STORE_COMPLETE},
+        {.id = b, .token = tb, .kind = STORE_RETRY, .run_at_ms = T0 + 50, .error = "late"},
+    };
+    bool applied[4];
+    assert_int_equal(f->ops->finish(f->s, outs, 4, T0 + 2, applied), CHORE_OK);
+    assert_true(applied[0]);
+    assert_true(applied[1]);
+    assert_false(applied[2]);
+    assert_false(applied[3]);
+    assert_int_equal(sc_state_of(f, a), CHORE_DISCARDED);
+    assert_int_equal(sc_state_of(f, b), CHORE_COMPLETED);
+}
+
 static void test_heartbeat(void **state)
 {
     fx *f = *state;
@@ -531,6 +559,7 @@ const struct CMUnitTest store_conformance_jobs_tests[] = {
     SC_TEST(test_finish_suspend),
     SC_TEST(test_finish_release),
     SC_TEST(test_finish_stale_token),
+    SC_TEST(test_finish_one_job_twice_in_a_batch),
     SC_TEST(test_heartbeat),
 };
 const size_t store_conformance_jobs_tests_count =

@@ -26,6 +26,13 @@ def post(conn, path, body):
     return resp.status, json.loads(resp.read())
 
 
+def in_progress(d):
+    """The daemon's chore_http_requests_in_progress gauge."""
+    text = d.ok("GET", "/metrics")
+    m = re.search(r"^chore_http_requests_in_progress (\d+)$", text, re.M)
+    return int(m.group(1))
+
+
 def in_threads(d, fn):
     """Run fn(conn, i) in THREADS threads at once, each with its own
     kept-alive connection; the list of what each returned."""
@@ -123,6 +130,7 @@ class SharedWrites(unittest.TestCase):
             "POST", "/v1/fetch", {"names": ["nobody_sends_this"], "wait_ms": 20000})))
         poll.start()
         try:
+            wait_until(lambda: in_progress(self.d) >= 2, 20, "the long poll to be waiting")
             # The enqueue and the read are answered while the poll waits.
             job_id = self.d.enqueue("while_polling", delay="1h")
             self.assertEqual(self.d.job(job_id)["state"], "scheduled")
@@ -131,13 +139,6 @@ class SharedWrites(unittest.TestCase):
         finally:
             poll.join()
         self.assertEqual([j["name"] for j in fetched[0]["jobs"]], ["nobody_sends_this"])
-
-
-def in_progress(d):
-    """The daemon's chore_http_requests_in_progress gauge."""
-    text = d.ok("GET", "/metrics")
-    m = re.search(r"^chore_http_requests_in_progress (\d+)$", text, re.M)
-    return int(m.group(1))
 
 
 class StopInFlight(unittest.TestCase):

@@ -186,6 +186,13 @@ class Daemon:
     def stats(self):
         return self.ok("GET", "/v1/stats")
 
+    def in_progress(self):
+        """The daemon's chore_http_requests_in_progress gauge: requests being
+        answered (long polls included), counting the /metrics request itself."""
+        text = self.ok("GET", "/metrics")
+        m = re.search(r"^chore_http_requests_in_progress (\d+)$", text, re.M)
+        return int(m.group(1))
+
 
 def run_chore(*args, timeout=30):
     """Run the chore binary; (exit status, stdout, stderr)."""

@@ -6,7 +6,6 @@ one, and a stop waits for what is in flight."""
 import http.client
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -24,13 +23,6 @@ def post(conn, path, body):
                  headers={"Content-Type": "application/json"})
     resp = conn.getresponse()
     return resp.status, json.loads(resp.read())
-
-
-def in_progress(d):
-    """The daemon's chore_http_requests_in_progress gauge."""
-    text = d.ok("GET", "/metrics")
-    m = re.search(r"^chore_http_requests_in_progress (\d+)$", text, re.M)
-    return int(m.group(1))
 
 
 def in_threads(d, fn):
@@ -130,7 +122,7 @@ class SharedWrites(unittest.TestCase):
             "POST", "/v1/fetch", {"names": ["nobody_sends_this"], "wait_ms": 20000})))
         poll.start()
         try:
-            wait_until(lambda: in_progress(self.d) >= 2, 20, "the long poll to be waiting")
+            wait_until(lambda: self.d.in_progress() >= 2, 20, "the long poll to be waiting")
             # The enqueue and the read are answered while the poll waits.
             job_id = self.d.enqueue("while_polling", delay="1h")
             self.assertEqual(self.d.job(job_id)["state"], "scheduled")
@@ -153,7 +145,7 @@ class StopInFlight(unittest.TestCase):
         t.start()
         # The poll is waiting once two requests are in progress: it and
         # the /metrics request that counts.
-        wait_until(lambda: in_progress(d) >= 2, 20, "the long poll to be waiting")
+        wait_until(lambda: d.in_progress() >= 2, 20, "the long poll to be waiting")
         d.signal(signal.SIGTERM)
         t.join(timeout=20 * SLOW)
         self.assertFalse(t.is_alive(), "the long poll was not answered on stop")

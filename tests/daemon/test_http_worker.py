@@ -8,7 +8,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, SLOW  # noqa: E402
+from daemon_harness import Daemon, SLOW, wait_until  # noqa: E402
 
 
 class Worker(unittest.TestCase):
@@ -87,7 +87,8 @@ class Worker(unittest.TestCase):
             result["took"] = time.monotonic() - t0
         t = threading.Thread(target=poll)
         t.start()
-        time.sleep(0.3)  # let the poll start waiting; correctness does not depend on it
+        # the poll is waiting once two requests are in progress: it and /metrics
+        wait_until(lambda: self.d.in_progress() >= 2, 20, "the long poll to be waiting")
         # other requests are served while the poll waits
         self.assertEqual(self.d.ok("GET", "/healthz")["status"], "ok")
         jid = self.d.enqueue("w.poll", {"woke": 1})

@@ -112,8 +112,8 @@ class Kill(unittest.TestCase):
                     n += 1
             t = threading.Thread(target=stream)
             t.start()
-            wait_until(lambda: len(mine) > 0, 10, "a first enqueue")
-            time.sleep(0.2)
+            # kill it mid-stream: after some enqueues were answered
+            wait_until(lambda: len(mine) >= 20, 10, "a stream of enqueues")
             d.kill()
             stop.set()
             t.join(30)

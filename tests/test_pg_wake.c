@@ -30,7 +30,7 @@
 
 #include "chore.h"
 #include "store/store.h"
-#include "test_util.h"
+#include "test_pg.h"
 
 #define HOUR_MS (3600 * 1000LL)
 #define DEADLINE_MS 5000 /* real time for a wake-up; the poll interval is an hour */
@@ -135,23 +135,6 @@ static void start_pair(world *w, const char *name, int64_t poll_ms)
     assert_int_equal(chore_wait_idle(w->b, DEADLINE_MS), CHORE_OK);
 }
 
-static PGconn *open_raw(void)
-{
-    PGconn *c = PQconnectdb(base_url);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    return c;
-}
-
-static int64_t query_int(PGconn *c, const char *sql)
-{
-    PGresult *res = PQexec(c, sql);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    int64_t v = PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    PQclear(res);
-    return v;
-}
-
 /* ---------------------------------------------------------------- wake-ups */
 
 static void test_single_enqueue_wakes_idle_node(void **state)
@@ -245,14 +228,14 @@ static void test_enqueue_wakes_long_poll(void **state)
     /* Enqueue only once the fetch waits: after its empty claim it reads the
      * next due time (nothing else on B does: it has no handlers), which
      * shows in pg_stat_activity. */
-    PGconn *c = open_raw();
+    PGconn *c = test_pg_connect(base_url);
     char sql[512];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chore_%s'"
              " AND state = 'idle' AND query LIKE 'SELECT min(run_at)%%'",
              w->schema);
     int64_t t0 = mono_ms(), waiting = 0;
-    while ((waiting = query_int(c, sql)) == 0 && mono_ms() - t0 < DEADLINE_MS)
+    while ((waiting = test_pg_int(c, sql)) == 0 && mono_ms() - t0 < DEADLINE_MS)
         usleep(5000);
     PQfinish(c);
     assert_true(waiting >= 1);
@@ -272,14 +255,14 @@ static void test_plain_insert_noticed_by_polling(void **state)
 {
     world *w = *state;
     start_pair(w, "wake.sql", 200);
-    PGconn *c = open_raw();
+    PGconn *c = test_pg_connect(base_url);
     char sql[512];
     snprintf(sql, sizeof sql,
              "INSERT INTO \"%s\".chore_jobs(name, queue, payload, state, priority, run_at,"
              " max_attempts, timeout_ms, created_at)"
              " VALUES('wake.sql', 'default', '{}', 1, 0, 0, 0, 0, 0) RETURNING id",
              w->schema);
-    assert_true(query_int(c, sql) > 0);
+    assert_true(test_pg_int(c, sql) > 0);
     PQfinish(c);
     assert_int_equal(wait_seen(&w->got, 1), 1);
 }
@@ -295,7 +278,7 @@ static void test_listener_killed_recovers(void **state)
     int64_t id = 0;
     assert_int_equal(chore_enqueue(w->a, "wake.kill", NULL, NULL, &id), CHORE_OK);
     assert_int_equal(wait_seen(&w->got, 1), 1); /* A's listener is up too now */
-    PGconn *c = open_raw();
+    PGconn *c = test_pg_connect(base_url);
     char sql[512];
     /* Every listening backend of this schema: A's and B's. */
     snprintf(sql, sizeof sql,
@@ -303,7 +286,7 @@ static void test_listener_killed_recovers(void **state)
              " WHERE application_name = 'chore_%s' AND (query LIKE 'LISTEN%%'"
              " OR query LIKE 'NOTIFY%%')",
              w->schema);
-    assert_true(query_int(c, sql) >= 1);
+    assert_true(test_pg_int(c, sql) >= 1);
     assert_int_equal(chore_enqueue(w->a, "wake.kill", NULL, NULL, &id), CHORE_OK);
     assert_int_equal(wait_seen(&w->got, 2), 2);
     /* The listeners are back (polled with a deadline), and wake B again. */
@@ -312,9 +295,9 @@ static void test_listener_killed_recovers(void **state)
              " AND (query LIKE 'LISTEN%%' OR query LIKE 'NOTIFY%%')",
              w->schema);
     int64_t t0 = mono_ms();
-    while (query_int(c, sql) < 2 && mono_ms() - t0 < DEADLINE_MS)
+    while (test_pg_int(c, sql) < 2 && mono_ms() - t0 < DEADLINE_MS)
         usleep(10000);
-    assert_true(query_int(c, sql) >= 2);
+    assert_true(test_pg_int(c, sql) >= 2);
     PQfinish(c);
     assert_int_equal(chore_wait_idle(w->b, DEADLINE_MS), CHORE_OK);
     assert_int_equal(chore_enqueue(w->a, "wake.kill", NULL, NULL, &id), CHORE_OK);
@@ -351,16 +334,16 @@ static void test_store_hook(void **state)
     assert_int_equal(ops->enqueue(s2, &j, 1, 0, &id, NULL), CHORE_OK);
     assert_true(wait_seen(&w->got, 1) >= 1);
 
-    PGconn *c = open_raw();
+    PGconn *c = test_pg_connect(base_url);
     char sql[128];
     snprintf(sql, sizeof sql, "SET chore.schema = '%s'", w->schema);
-    PQclear(PQexec(c, sql));
+    test_pg_exec(c, sql);
     pthread_mutex_lock(&w->got.mu);
     int before = w->got.count;
     pthread_mutex_unlock(&w->got.mu);
-    PQclear(PQexec(c, "BEGIN"));
+    test_pg_exec(c, "BEGIN");
     assert_int_equal(ops->enqueue_native(c, &j, 1, 0, &id, NULL), CHORE_OK);
-    PQclear(PQexec(c, "COMMIT"));
+    test_pg_exec(c, "COMMIT");
     assert_true(wait_seen(&w->got, before + 1) >= before + 1);
     PQfinish(c);
 

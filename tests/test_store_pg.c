@@ -25,7 +25,7 @@
 
 #include "store/pg_internal.h"
 #include "store/store.h"
-#include "test_util.h"
+#include "test_pg.h"
 #include "store_conformance.h"
 
 #define T0 1700000000000LL
@@ -51,33 +51,6 @@ static store *open_store(const char *loc)
         fprintf(stderr, "open: %s\n", err);
     assert_int_equal(rc, CHORE_OK);
     return s;
-}
-
-static PGconn *open_raw(void)
-{
-    PGconn *c = PQconnectdb(base_url);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    return c;
-}
-
-static void exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *res = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(c));
-    assert_true(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
-    PQclear(res);
-}
-
-static int64_t query_int(PGconn *c, const char *sql)
-{
-    PGresult *res = PQexec(c, sql);
-    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
-    assert_int_equal(PQntuples(res), 1);
-    int64_t v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return v;
 }
 
 static store_new_job job_of(const char *name)
@@ -135,16 +108,16 @@ static void test_racing_opens_migrate_once(void **state)
     int64_t counts[CHORE_STATE_COUNT];
     assert_int_equal(ops->count_by_state(o[0].s, counts), CHORE_OK);
     assert_int_equal(counts[CHORE_AVAILABLE], N);
-    PGconn *c = open_raw();
+    PGconn *c = test_pg_connect(base_url);
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM pg_tables WHERE schemaname = '%s'"
              " AND tablename LIKE 'chore\\_%%'",
              schema);
-    assert_int_equal(query_int(c, sql), 4); /* jobs, schedules, locks, meta */
+    assert_int_equal(test_pg_int(c, sql), 4); /* jobs, schedules, locks, meta */
     snprintf(sql, sizeof sql,
              "SELECT value FROM \"%s\".chore_meta WHERE key = 'schema_version'", schema);
-    assert_int_equal(query_int(c, sql), PG_SCHEMA_VERSION);
+    assert_int_equal(test_pg_int(c, sql), PG_SCHEMA_VERSION);
     PQfinish(c);
     for (int i = 0; i < N; i++)
         ops->close(o[i].s);
@@ -159,12 +132,12 @@ static void test_newer_schema_refused(void **state)
     test_pg_schema(schema, sizeof schema, "t");
     snprintf(loc, sizeof loc, "%s?schema=%s", base_url + strlen("postgres:"), schema);
     ops->close(open_store(loc));
-    PGconn *c = open_raw();
+    PGconn *c = test_pg_connect(base_url);
     char sql[256];
     snprintf(sql, sizeof sql,
              "UPDATE \"%s\".chore_meta SET value = value + 1 WHERE key = 'schema_version'",
              schema);
-    exec_ok(c, sql);
+    test_pg_exec(c, sql);
     store *s = (store *)&s;
     char err[256] = "";
     assert_int_equal(ops->open(&s, loc, CHORE_DURABLE_FULL, err, sizeof err), CHORE_EVERSION);
@@ -174,7 +147,7 @@ static void test_newer_schema_refused(void **state)
     snprintf(sql, sizeof sql,
              "UPDATE \"%s\".chore_meta SET value = value - 1 WHERE key = 'schema_version'",
              schema);
-    exec_ok(c, sql);
+    test_pg_exec(c, sql);
     ops->close(open_store(loc));
     PQfinish(c);
 }
@@ -212,25 +185,25 @@ static void test_enqueue_native_commit_and_rollback(void **state)
     test_pg_schema(schema, sizeof schema, "t");
     snprintf(loc, sizeof loc, "%s?schema=%s", base_url + strlen("postgres:"), schema);
     store *s = open_store(loc);
-    PGconn *c = open_raw();
+    PGconn *c = test_pg_connect(base_url);
     snprintf(sql, sizeof sql, "SET chore.schema = '%s'", schema);
-    exec_ok(c, sql);
-    exec_ok(c, "CREATE TEMP TABLE orders(id serial PRIMARY KEY, total int)");
+    test_pg_exec(c, sql);
+    test_pg_exec(c, "CREATE TEMP TABLE orders(id serial PRIMARY KEY, total int)");
 
     int64_t before_cc = 0, after_cc = 0;
     assert_int_equal(ops->change_counter(s, &before_cc), CHORE_OK);
     store_new_job j = job_of("native");
     int64_t committed = 0, rolled = 0;
     bool dup = true;
-    exec_ok(c, "BEGIN");
-    exec_ok(c, "INSERT INTO orders(total) VALUES (1)");
+    test_pg_exec(c, "BEGIN");
+    test_pg_exec(c, "INSERT INTO orders(total) VALUES (1)");
     assert_int_equal(ops->enqueue_native(c, &j, 1, T0, &committed, &dup), CHORE_OK);
     assert_false(dup);
     assert_int_equal(PQtransactionStatus(c), PQTRANS_INTRANS); /* still the caller's */
     /* Not visible to the store before the caller commits. */
     chore_job_info *info = NULL;
     assert_int_equal(ops->get(s, committed, &info), CHORE_ENOTFOUND);
-    exec_ok(c, "COMMIT");
+    test_pg_exec(c, "COMMIT");
     assert_int_equal(ops->get(s, committed, &info), CHORE_OK);
     assert_int_equal(info->state, CHORE_AVAILABLE);
     chore_job_info_free(info);
@@ -249,9 +222,9 @@ static void test_enqueue_native_commit_and_rollback(void **state)
     assert_null(strstr(PQgetvalue(res, 0, 0), schema));
     PQclear(res);
 
-    exec_ok(c, "BEGIN");
+    test_pg_exec(c, "BEGIN");
     assert_int_equal(ops->enqueue_native(c, &j, 1, T0, &rolled, NULL), CHORE_OK);
-    exec_ok(c, "ROLLBACK");
+    test_pg_exec(c, "ROLLBACK");
     info = NULL;
     assert_int_equal(ops->get(s, rolled, &info), CHORE_ENOTFOUND);
 
@@ -261,9 +234,9 @@ static void test_enqueue_native_commit_and_rollback(void **state)
     u[1].run_at_ms = T0 + 100;
     int64_t ids[2];
     bool dups[2];
-    exec_ok(c, "BEGIN");
+    test_pg_exec(c, "BEGIN");
     assert_int_equal(ops->enqueue_native(c, u, 2, T0, ids, dups), CHORE_OK);
-    exec_ok(c, "COMMIT");
+    test_pg_exec(c, "COMMIT");
     assert_false(dups[0]);
     assert_true(dups[1]);
     assert_int_equal(ids[0], ids[1]);
@@ -271,14 +244,14 @@ static void test_enqueue_native_commit_and_rollback(void **state)
     /* A failure inside the caller's transaction undoes only our part. */
     store_new_job bad = job_of("x");
     bad.payload = NULL;
-    exec_ok(c, "BEGIN");
-    exec_ok(c, "INSERT INTO orders(total) VALUES (7)");
-    exec_ok(c, "SET LOCAL chore.schema = 'no_such_schema'");
+    test_pg_exec(c, "BEGIN");
+    test_pg_exec(c, "INSERT INTO orders(total) VALUES (7)");
+    test_pg_exec(c, "SET LOCAL chore.schema = 'no_such_schema'");
     assert_int_equal(ops->enqueue_native(c, &bad, 1, T0, ids, NULL), CHORE_ESTORE);
     assert_true(strlen(ops->errmsg(s)) > 0);
     assert_int_equal(PQtransactionStatus(c), PQTRANS_INTRANS);
-    exec_ok(c, "COMMIT");
-    assert_int_equal(query_int(c, "SELECT count(*) FROM orders WHERE total = 7"), 1);
+    test_pg_exec(c, "COMMIT");
+    assert_int_equal(test_pg_int(c, "SELECT count(*) FROM orders WHERE total = 7"), 1);
 
     /* The store claims both committed jobs. */
     store_claim_req req = {.max = 10, .lease_ms = 1000};
@@ -330,16 +303,16 @@ static void test_reconnects_after_lost_connections(void **state)
              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
              " WHERE application_name = 'chore_%s'",
              strstr(loc, "schema=") + strlen("schema="));
-    PGconn *c = open_raw();
-    int64_t killed = query_int(c, kill_sql);
+    PGconn *c = test_pg_connect(base_url);
+    int64_t killed = test_pg_int(c, kill_sql);
     assert_true(killed >= 2); /* a pooled connection and the listening one */
     PQfinish(c);
     chore_job_info *info = NULL;
     assert_int_equal(ops->get(s, id, &info), CHORE_OK);
     chore_job_info_free(info);
     assert_int_equal(ops->change_counter(s, &cc), CHORE_OK);
-    c = open_raw();
-    assert_true(query_int(c, kill_sql) >= 1);
+    c = test_pg_connect(base_url);
+    assert_true(test_pg_int(c, kill_sql) >= 1);
     PQfinish(c);
     assert_int_equal(ops->enqueue(s, &j, 1, T0, &id2, NULL), CHORE_OK);
     assert_true(id2 > id);
@@ -454,7 +427,7 @@ static int64_t advisory_locks(PGconn *c, const char *schema, bool terminate)
              "SELECT %s FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
              " WHERE l.locktype = 'advisory' AND a.application_name = 'chore_%s'",
              terminate ? "count(pg_terminate_backend(l.pid))" : "count(*)", schema);
-    return query_int(c, sql);
+    return test_pg_int(c, sql);
 }
 
 /* Loop locks: a live holder keeps an advisory lock, so no other node takes
@@ -469,7 +442,7 @@ static void test_skewed_clock_cannot_take_lock(void **state)
     const char *schema = strstr(loc, "schema=") + strlen("schema=");
     store *a = open_store(loc), *b = open_store(loc);
     const int64_t ttl = 30000, skew = 10 * MIN_MS;
-    PGconn *c = open_raw();
+    PGconn *c = test_pg_connect(base_url);
     bool held = false;
     assert_int_equal(ops->lock_acquire(a, "tick", "node-a", real_now_ms(), ttl, &held), CHORE_OK);
     assert_true(held);

@@ -29,8 +29,8 @@ def deadline(seconds):
     return time.monotonic() + seconds * SLOW
 
 
-def wait_until(cond, seconds, what="condition"):
-    """Poll cond() until it returns a true value (returned) or fail."""
+def wait_until(cond, seconds, what="condition", every=0.02):
+    """Poll cond() every `every` s until it returns a true value (returned) or fail."""
     end = deadline(seconds)
     while True:
         v = cond()
@@ -38,7 +38,7 @@ def wait_until(cond, seconds, what="condition"):
             return v
         if time.monotonic() > end:
             raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.02)
+        time.sleep(every)
 
 
 def new_dir(prefix="daemon"):

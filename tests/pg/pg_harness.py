@@ -1,32 +1,15 @@
 """pg_harness.py -- what the PostgreSQL test scripts share: the node
-program (tests/pg/multinode_worker.c, $MULTINODE_WORKER), deadlines that
-stretch under sanitizers, and polling a condition until a deadline."""
+program (tests/pg/multinode_worker.c, $MULTINODE_WORKER) and its store
+commands, and, from tests/daemon/daemon_harness.py, deadlines that stretch
+under sanitizers and polling a condition until a deadline."""
 import os
 import subprocess
-import tempfile
-import time
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "daemon"))
+from daemon_harness import SLOW, TMP_ROOT, wait_until  # noqa: E402,F401
 
 WORKER = os.environ.get("MULTINODE_WORKER", "multinode_worker")
-TMP_ROOT = os.environ.get("CHORE_TEST_TMP", tempfile.gettempdir())
-# Sanitizer builds start and run slower: stretch every deadline.
-SLOW = 4.0 if os.environ.get("CHORE_SANITIZE") else 1.0
-
-
-def deadline(seconds):
-    """An absolute time `seconds` (stretched under sanitizers) from now."""
-    return time.monotonic() + seconds * SLOW
-
-
-def wait_until(cond, seconds, what, every=0.05):
-    """Poll cond() every `every` s until it gives a true value (returned) or fail."""
-    end = deadline(seconds)
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(every)
 
 
 def run_worker(*args, check=True):

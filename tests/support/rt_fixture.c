@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "rt_fixture.h"
+#include "test_pg.h"
 #include "test_util.h"
 
 bool fixture_on_pg(void)
@@ -138,9 +139,7 @@ fixture_db *fixture_db_open(fixture *f)
         sqlite3_busy_timeout(db->lite, 5000); /* chore's writer may hold the lock */
         return db;
     }
-    db->pg = PQconnectdb(f->pg_base);
-    if (PQstatus(db->pg) != CONNECTION_OK)
-        fail_msg("connect %s: %s", f->pg_base, PQerrorMessage(db->pg));
+    db->pg = test_pg_connect(f->pg_base);
     /* the schema name is ours (letters, digits, _): no quoting needed */
     char sql[200];
     snprintf(sql, sizeof sql, "SET search_path TO %s; SET chore.schema = '%s'", f->schema,
@@ -175,11 +174,7 @@ void fixture_db_exec(fixture_db *db, const char *sql)
         }
         return;
     }
-    PGresult *res = PQexec(db->pg, sql);
-    ExecStatusType st = PQresultStatus(res);
-    PQclear(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(db->pg));
+    test_pg_exec(db->pg, sql);
 }
 
 void fixture_db_begin(fixture_db *db)
@@ -202,15 +197,7 @@ int64_t fixture_db_int(fixture_db *db, const char *sql)
             fail_msg("%s: %s", sql, sqlite3_errmsg(db->lite));
         return v;
     }
-    PGresult *res = PQexec(db->pg, sql);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        PQclear(res);
-        fail_msg("%s: %s", sql, PQerrorMessage(db->pg));
-    }
-    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
-        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return v;
+    return test_pg_int(db->pg, sql);
 }
 
 void fixture_sql(fixture *f, const char *sql)

@@ -444,16 +444,24 @@ static void test_finish_release(void **state)
     sc_claim_one(f, id, T0 + 1);
 }
 
-static void test_finish_stale_token(void **state)
+/* Enqueue two jobs and claim both: their ids and tokens. */
+static void claim_two(fx *f, int64_t *a, int64_t *ta, int64_t *b, int64_t *tb)
 {
-    fx *f = *state;
-    int64_t a = sc_enq(f, "f", 0, T0);
-    int64_t b = sc_enq(f, "f", 0, T0);
+    *a = sc_enq(f, "f", 0, T0);
+    *b = sc_enq(f, "f", 0, T0);
     size_t n;
     store_claimed *got = sc_claim_n(f, 2, T0, &n);
     assert_int_equal(n, 2);
-    int64_t ta = got[0].token, tb = got[1].token;
+    *ta = got[0].token;
+    *tb = got[1].token;
     store_claimed_free(got, n);
+}
+
+static void test_finish_stale_token(void **state)
+{
+    fx *f = *state;
+    int64_t a, ta, b, tb;
+    claim_two(f, &a, &ta, &b, &tb);
 
     for (int k = STORE_COMPLETE; k <= STORE_RELEASE; k++)
         assert_false(sc_finish1(f, a, ta + 1, (store_outcome_kind)k, T0 + 100, "x", T0 + 1));
@@ -488,13 +496,8 @@ static void test_finish_stale_token(void **state)
 static void test_finish_one_job_twice_in_a_batch(void **state)
 {
     fx *f = *state;
-    int64_t a = sc_enq(f, "f", 0, T0);
-    int64_t b = sc_enq(f, "f", 0, T0);
-    size_t n;
-    store_claimed *got = sc_claim_n(f, 2, T0, &n);
-    assert_int_equal(n, 2);
-    int64_t ta = got[0].token, tb = got[1].token;
-    store_claimed_free(got, n);
+    int64_t a, ta, b, tb;
+    claim_two(f, &a, &ta, &b, &tb);
     store_outcome outs[4] = {
         {.id = a, .token = ta, .kind = STORE_DISCARD, .error = "gone"},
         {.id = b, .token = tb, .kind = STORE_COMPLETE},

@@ -1,9 +1,7 @@
-/* test_util.c — temporary directories and store URLs for tests, and the
- * test PostgreSQL cluster's URL and schema names. */
+/* test_util.c — temporary directories and store URLs for tests. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -52,29 +50,4 @@ const char *test_store_url(char *buf, size_t len, const char *name)
     char path[600];
     snprintf(buf, len, "sqlite:%s", test_db_path(path, sizeof path, name));
     return buf;
-}
-
-bool test_pg_url(char *buf, size_t len)
-{
-    const char *dir = getenv("CHORE_TEST_PG_DIR");
-    if (dir == NULL || len == 0)
-        return false;
-    char path[600];
-    snprintf(path, sizeof path, "%s/url", dir);
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        return false;
-    bool ok = fgets(buf, (int)len, fp) != NULL;
-    fclose(fp);
-    if (!ok)
-        buf[0] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return strncmp(buf, "postgres://", 11) == 0;
-}
-
-void test_pg_schema(char *buf, size_t len, const char *prefix)
-{
-    static int counter;
-    snprintf(buf, len, "%s%ld_%ld_%d", prefix, (long)getpid(), (long)(time(NULL) % 100000),
-             __sync_add_and_fetch(&counter, 1));
 }

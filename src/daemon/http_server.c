@@ -46,7 +46,7 @@ struct http_server {
     http_enqueuer *enqueuer;
     pthread_mutex_t mu;
     pthread_cond_t drained; /* outstanding fell to 0 */
-    size_t outstanding;     /* connections suspended while their request runs */
+    size_t outstanding;     /* requests handed on whose reply is not yet sent */
     bool stopping;          /* no more requests are handed on */
 };
 
@@ -101,6 +101,7 @@ typedef struct conn_state {
     size_t n_args;
     http_resp rs;  /* the reply, once answered */
     bool answered; /* rs is ready: send it when MHD calls again */
+    bool counted;  /* handed on: in outstanding until MHD says the request ended */
 } conn_state;
 
 /*
@@ -268,23 +269,22 @@ static bool suspend_for(conn_state *st)
     if (ok)
         s->outstanding++;
     pthread_mutex_unlock(&s->mu);
-    if (ok)
+    if (ok) {
+        st->counted = true;
         MHD_suspend_connection(st->conn);
+    }
     return ok;
 }
 
 /* st->rs holds the reply: resume the connection (MHD calls on_request
- * again, which sends it). st may be gone once resumed. */
+ * again, which sends it). st may be gone once resumed. The request stays
+ * outstanding until on_completed: a stop must not close the connection
+ * between the resume and the reply going out. */
 static void answered(void *arg)
 {
     conn_state *st = arg;
-    http_server *s = st->s;
     st->answered = true;
     MHD_resume_connection(st->conn);
-    pthread_mutex_lock(&s->mu);
-    if (--s->outstanding == 0)
-        pthread_cond_broadcast(&s->drained);
-    pthread_mutex_unlock(&s->mu);
 }
 
 static void run_on_pool(http_task *task)
@@ -412,12 +412,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return send_resp(conn, &rs);
 }
 
+/* MHD_RequestCompletedCallback: the reply is sent (or the client left). */
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)conn, (void)toe;
+    (void)conn, (void)toe;
+    http_server *s = cls;
     conn_state *st = *con_cls;
     if (st != NULL) {
+        if (st->counted) {
+            pthread_mutex_lock(&s->mu);
+            if (--s->outstanding == 0)
+                pthread_cond_broadcast(&s->drained);
+            pthread_mutex_unlock(&s->mu);
+        }
         free(st->body);
         free(st);
         *con_cls = NULL;

@@ -1,7 +1,8 @@
 /*
  * sqlite_internal.h — what the files of the SQLite backend share: the store
  * struct (two connections, each behind its own mutex, with their cached
- * statements), the statement tables, and the error helpers.
+ * statements, and the WAL flusher), the statement tables, and the error
+ * helpers.
  *
  * Private to src/store/sqlite_*.c.
  */
@@ -10,6 +11,8 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdint.h>
 
 #include "store/store.h"
 
@@ -46,8 +49,6 @@ enum sq_wstmt {
     SQ_W_SCHED_PENDING_NEXT,
     SQ_W_SCHED_RELEASE,
     SQ_W_SCHED_BUMP_VERSION,
-    SQ_W_SYNC_NORMAL,
-    SQ_W_SYNC_FULL,
     SQ_W_LOCK_TAKE,
     SQ_W_LOCK_OWNER,
     SQ_W_LOCK_RELEASE,
@@ -77,11 +78,21 @@ typedef struct sq_claim_cached {
     sqlite3_stmt *stmt; /* NULL = empty slot */
 } sq_claim_cached;
 
+/* Durable commits that share one fdatasync of the WAL (sqlite_flush.c). */
+typedef struct sq_flusher {
+    _Atomic uint64_t committed; /* commits counted so far, numbered from 1 */
+    pthread_mutex_t mu;         /* guards the rest */
+    pthread_cond_t cond;        /* a flush ended */
+    uint64_t durable;           /* every commit up to this one is on disk */
+    bool flushing;              /* a thread is in fdatasync */
+    int wal_fd;                 /* the WAL, opened on the first flush; -1 = not yet */
+} sq_flusher;
+
 struct store {
     pthread_mutex_t wmu; /* guards w, ws, claim_cache, claim_next */
     sqlite3 *w;
-    bool full_sync;      /* CHORE_DURABLE_FULL */
-    bool sync_lowered;   /* an unsynced write may have left synchronous=NORMAL */
+    bool full_sync; /* CHORE_DURABLE_FULL: a durable write returns once flushed */
+    sq_flusher flush;
     sqlite3_stmt *ws[SQ_W_COUNT];
     sq_claim_cached claim_cache[SQ_CLAIM_CACHE];
     size_t claim_next; /* the slot to evict next */
@@ -119,9 +130,21 @@ void sq_rollback(store *s);
  * returns CHORE_OK, rolled back otherwise. */
 int sq_write(store *s, int (*body)(store *s, void *arg), void *arg);
 /* The same for a write whose loss in a power cut costs nothing but work
- * done again (a claim, a lease renewal): it commits without syncing the
- * WAL. The next synced commit syncs it too, WAL frames being in order. */
+ * done again (a claim, a lease renewal): it returns without waiting for a
+ * flush. The next flush syncs it too, WAL frames being in order. */
 int sq_write_unsynced(store *s, int (*body)(store *s, void *arg), void *arg);
+
+/* ---- flushing the WAL (sqlite_flush.c) */
+
+int sq_flush_init(sq_flusher *f);
+void sq_flush_destroy(sq_flusher *f);
+/* Count a commit just made (its frames written, wmu held); returns its number. */
+uint64_t sq_flush_committed(sq_flusher *f);
+/* Return once commit `seq` and every one before it is on disk: one thread
+ * fdatasyncs the WAL for every commit counted so far while the others wait. */
+int sq_flush_to(store *s, uint64_t seq);
+/* The call that syncs the WAL: fdatasync; tests wrap it to watch flushes. */
+extern int (*sq_flush_sync)(int fd);
 /* Step a statement that returns no rows to completion and reset it. */
 int sq_step_done(sqlite3 *db, sqlite3_stmt *st);
 /* sqlite3_column_text copied with malloc; NULL column = NULL with *rc OK. */

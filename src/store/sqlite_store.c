@@ -3,7 +3,8 @@
  * connections, the cached statements, transactions, errors, and the ops
  * table. The job operations live in sqlite_jobs.c, sqlite_claim.c and
  * sqlite_read.c, the schedules in sqlite_schedules.c, the loop locks in
- * sqlite_locks.c; the schema in sqlite_schema.c.
+ * sqlite_locks.c; the schema in sqlite_schema.c; the shared fdatasync that
+ * makes durable writes durable in sqlite_flush.c.
  *
  * One writer connection behind wmu carries every write (BEGIN IMMEDIATE);
  * one read connection behind rmu serves get, list, counts, next_run_at and
@@ -124,8 +125,6 @@ static const char *const wsql[SQ_W_COUNT] = {
     /* Lets every process notice schedule edits with one cheap read. */
     [SQ_W_SCHED_BUMP_VERSION] = "INSERT INTO chore_meta(key, value) VALUES('schedules_version', 1)"
                                 " ON CONFLICT(key) DO UPDATE SET value = value + 1",
-    [SQ_W_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-    [SQ_W_SYNC_FULL] = "PRAGMA synchronous = FULL",
     /* Schedules (sqlite_schedules.c). An update keeps the slot history:
      * last_slot_ms, last_job_id, pending_slot_ms, paused, created_at. */
     [SQ_W_SCHED_PUT] =
@@ -297,47 +296,23 @@ static int write_locked(store *s, int (*body)(store *s, void *arg), void *arg)
     return rc;
 }
 
-/* Run a cached PRAGMA statement on the writer. */
-static int run_pragma(store *s, enum sq_wstmt which)
-{
-    int rc;
-    sqlite3_stmt *st = sq_wstmt(s, which, &rc);
-    return st == NULL ? rc : sq_step_done(s->w, st);
-}
-
-/* Put the writer back to synced commits if an unsynced write left it not. */
-static int restore_sync(store *s)
-{
-    if (!s->sync_lowered)
-        return CHORE_OK;
-    int rc = run_pragma(s, SQ_W_SYNC_FULL);
-    s->sync_lowered = rc != CHORE_OK;
-    return rc;
-}
-
+/* A write transaction under wmu; with full durability it returns once the
+ * commit is on disk, flushed after wmu is let go so others can commit. */
 int sq_write(store *s, int (*body)(store *s, void *arg), void *arg)
 {
     pthread_mutex_lock(&s->wmu);
-    int rc = restore_sync(s); /* a durable write is never committed unsynced */
-    if (rc == CHORE_OK)
-        rc = write_locked(s, body, arg);
+    int rc = write_locked(s, body, arg);
+    uint64_t seq = rc == CHORE_OK && s->full_sync ? sq_flush_committed(&s->flush) : 0;
     pthread_mutex_unlock(&s->wmu);
-    return rc;
+    return seq != 0 ? sq_flush_to(s, seq) : rc;
 }
 
 int sq_write_unsynced(store *s, int (*body)(store *s, void *arg), void *arg)
 {
     pthread_mutex_lock(&s->wmu);
-    int rc = CHORE_OK;
-    if (s->full_sync && !s->sync_lowered) {
-        s->sync_lowered = true; /* set first: a half-run PRAGMA is restored too */
-        rc = run_pragma(s, SQ_W_SYNC_NORMAL);
-    }
-    if (rc == CHORE_OK)
-        rc = write_locked(s, body, arg);
-    int back = restore_sync(s);
+    int rc = write_locked(s, body, arg);
     pthread_mutex_unlock(&s->wmu);
-    return rc == CHORE_OK ? back : rc;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- open/close */
@@ -352,7 +327,7 @@ static void open_error(char *err, size_t errlen, const char *what)
 }
 
 /* Open one connection to path with the settings every connection gets. */
-static int open_conn(sqlite3 **out, const char *path, chore_durability durability, bool writer)
+static int open_conn(sqlite3 **out, const char *path, bool writer)
 {
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(
@@ -390,9 +365,9 @@ static int open_conn(sqlite3 **out, const char *path, chore_durability durabilit
         if (!wal)
             return sq_fail_msg(CHORE_ESTORE, "sqlite: could not switch the file to WAL mode");
     }
-    const char *sync = durability == CHORE_DURABLE_PROCESS ? "PRAGMA synchronous = NORMAL"
-                                                           : "PRAGMA synchronous = FULL";
-    rc = sqlite3_exec(db, sync, NULL, NULL, NULL);
+    /* No fsync in a commit: with full durability sq_write flushes the WAL
+     * after the write lock is let go (sqlite_flush.c). */
+    rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(db, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384", NULL, NULL,
                           NULL);
@@ -413,6 +388,7 @@ static void sqlite_close(store *s)
     /* The reader first: the last connection to close checkpoints the WAL. */
     sqlite3_close(s->r);
     sqlite3_close(s->w);
+    sq_flush_destroy(&s->flush);
     pthread_mutex_destroy(&s->rmu);
     pthread_mutex_destroy(&s->wmu);
     free(s);
@@ -439,23 +415,23 @@ static int sqlite_open(store **out, const char *location, chore_durability durab
         open_error(err, errlen, "out of memory");
         return sq_fail_msg(CHORE_ENOMEM, "out of memory");
     }
-    if (pthread_mutex_init(&s->wmu, NULL) != 0) {
-        free(s);
-        open_error(err, errlen, "sqlite: could not create a mutex");
-        return sq_fail_msg(CHORE_ESTORE, "sqlite: could not create a mutex");
-    }
-    if (pthread_mutex_init(&s->rmu, NULL) != 0) {
-        pthread_mutex_destroy(&s->wmu);
+    bool w_ok = pthread_mutex_init(&s->wmu, NULL) == 0;
+    bool r_ok = w_ok && pthread_mutex_init(&s->rmu, NULL) == 0;
+    if (!r_ok || sq_flush_init(&s->flush) != CHORE_OK) {
+        if (r_ok)
+            pthread_mutex_destroy(&s->rmu);
+        if (w_ok)
+            pthread_mutex_destroy(&s->wmu);
         free(s);
         open_error(err, errlen, "sqlite: could not create a mutex");
         return sq_fail_msg(CHORE_ESTORE, "sqlite: could not create a mutex");
     }
     s->full_sync = durability == CHORE_DURABLE_FULL;
-    int rc = open_conn(&s->w, location, durability, true);
+    int rc = open_conn(&s->w, location, true);
     if (rc == CHORE_OK)
         rc = sq_schema_migrate(s->w);
     if (rc == CHORE_OK)
-        rc = open_conn(&s->r, location, durability, false);
+        rc = open_conn(&s->r, location, false);
     if (rc != CHORE_OK) {
         open_error(err, errlen, sq_last_error());
         sqlite_close(s);

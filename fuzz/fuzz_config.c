@@ -14,17 +14,7 @@
 #include <string.h>
 
 #include "daemon.h"
-
-/* A broken promise: abort (libFuzzer reports it); the replay test may
- * define FUZZ_FAIL to say which corpus file it was. */
-#ifndef FUZZ_FAIL
-#define FUZZ_FAIL(what) (fprintf(stderr, "fuzz_config: %s\n", what), abort())
-#endif
-#define FUZZ_CHECK(cond)                                                                      \
-    do {                                                                                      \
-        if (!(cond))                                                                          \
-            FUZZ_FAIL(#cond);                                                                 \
-    } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

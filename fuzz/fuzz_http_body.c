@@ -17,17 +17,7 @@
 #include <string.h>
 
 #include "http_api.h"
-
-/* A broken promise: abort (libFuzzer reports it); the replay test may
- * define FUZZ_FAIL to say which corpus file it was. */
-#ifndef FUZZ_FAIL
-#define FUZZ_FAIL(what) (fprintf(stderr, "fuzz_http_body: %s\n", what), abort())
-#endif
-#define FUZZ_CHECK(cond)                                                                      \
-    do {                                                                                      \
-        if (!(cond))                                                                          \
-            FUZZ_FAIL(#cond);                                                                 \
-    } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import unittest
 
 BIN = os.environ.get("CHORE_BIN", "chore")
 TMP_ROOT = os.environ.get("CHORE_TEST_TMP", tempfile.gettempdir())
@@ -192,6 +193,19 @@ class Daemon:
         text = self.ok("GET", "/metrics")
         m = re.search(r"^chore_http_requests_in_progress (\d+)$", text, re.M)
         return int(m.group(1))
+
+
+class DaemonCase(unittest.TestCase):
+    """Tests that share one daemon with the default config: started once
+    for the class, and it must exit 0 when stopped."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.d.stop() == 0, cls.d.log()
 
 
 def run_chore(*args, timeout=30):

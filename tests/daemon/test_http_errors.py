@@ -7,18 +7,14 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, run_chore, new_dir  # noqa: E402
+from daemon_harness import Daemon, DaemonCase, new_dir, run_chore  # noqa: E402
 
 
-class BadInput(unittest.TestCase):
+class BadInput(DaemonCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon().start()
+        super().setUpClass()
         cls.d.enqueue("seed", {"n": 1})
-
-    @classmethod
-    def tearDownClass(cls):
-        assert cls.d.stop() == 0, cls.d.log()
 
     def snapshot(self):
         return self.d.stats(), self.d.ok("GET", "/v1/jobs?limit=1000")["jobs"]

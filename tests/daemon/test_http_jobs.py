@@ -5,18 +5,10 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, wait_until  # noqa: E402
+from daemon_harness import Daemon, DaemonCase, wait_until  # noqa: E402
 
 
-class Jobs(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Daemon().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        assert cls.d.stop() == 0, cls.d.log()
-
+class Jobs(DaemonCase):
     def test_enqueue_and_show(self):
         status, _, r = self.d.request("POST", "/v1/jobs", {
             "name": "email", "payload": {"to": "a@b.c", "n": [1, 2]}, "queue": "mail",

@@ -12,7 +12,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import SLOW, Daemon, wait_until  # noqa: E402
+from daemon_harness import Daemon, DaemonCase, SLOW, wait_until  # noqa: E402
 
 THREADS = 16
 
@@ -52,15 +52,7 @@ def in_threads(d, fn):
     return results
 
 
-class SharedWrites(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Daemon().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        assert cls.d.stop() == 0, cls.d.log()
-
+class SharedWrites(DaemonCase):
     def test_each_request_gets_its_own_job(self):
         per_thread = 40
 

@@ -8,18 +8,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_harness import Daemon, SLOW, wait_until  # noqa: E402
+from daemon_harness import DaemonCase, SLOW, wait_until  # noqa: E402
 
 
-class Worker(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = Daemon().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        assert cls.d.stop() == 0, cls.d.log()
-
+class Worker(DaemonCase):
     def fetch(self, names, **kw):
         return self.d.ok("POST", "/v1/fetch", dict(kw, names=names))["jobs"]
 

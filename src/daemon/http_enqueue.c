@@ -4,18 +4,16 @@
  * are refused before anything is stored.
  *
  * Single enqueues from many connections share one write: the server reads
- * and checks each request on its event loop (http_enqueue_prepare), and
- * one thread (the enqueuer) writes every request waiting with one
- * chore_enqueue_bulk, then replies to each. A commit (and its fsync) thus
- * serves every connection that asked during the previous one, and no
- * thread sleeps or wakes per request.
+ * and checks each request on an event loop (http_enqueue_prepare), and one
+ * thread (the enqueuer's writer) writes every request waiting with one
+ * chore_enqueue_bulk, then replies to each. A commit (and its flush) thus
+ * serves every connection that asked while the last one was written, and
+ * no thread sleeps or wakes per request.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "cli_util.h"
 #include "http_api.h"
 #include "http_enqueue.h"
 
@@ -143,17 +141,13 @@ struct http_enqueue_ticket {
     void *arg;
 };
 
-/* The longest the enqueuer waits for a write's requests to gather. */
-#define GATHER_MAX_US 2000
-
 struct http_enqueuer {
     chore *c;
-    pthread_t thread;
+    pthread_t writer;
     pthread_mutex_t mu;
-    pthread_cond_t cond; /* on the monotonic clock */
+    pthread_cond_t cond;          /* a ticket came, or stopping */
     http_enqueue_ticket *pending; /* newest first */
-    size_t n_pending;
-    size_t wake_at; /* signal cond when n_pending reaches this; 0 = it is not waiting */
+    bool idle;                    /* the writer waits on cond */
     bool stopping;
 };
 
@@ -183,14 +177,19 @@ void http_enqueue_ticket_free(http_enqueue_ticket *t)
     free(t);
 }
 
-/* Reply to t with rc and id, free it and tell its owner. */
-static void finish(chore *c, http_enqueue_ticket *t, int rc, int64_t id)
+/* Tell the owners of the tickets of list that their replies are ready,
+ * and free the tickets. All at once, after every reply is built, so that
+ * the answers go out together and their clients' next requests come
+ * together, to be written together. */
+static void tell_owners(http_enqueue_ticket *list)
 {
-    reply_enqueued(t->rs, c, rc, id, &t->o);
-    void (*done)(void *) = t->done;
-    void *arg = t->arg;
-    http_enqueue_ticket_free(t);
-    done(arg);
+    for (http_enqueue_ticket *t = list, *next; t != NULL; t = next) {
+        next = t->next;
+        void (*done)(void *) = t->done;
+        void *arg = t->arg;
+        http_enqueue_ticket_free(t);
+        done(arg);
+    }
 }
 
 /* Write the n tickets of list (oldest first) in one transaction and reply
@@ -210,71 +209,52 @@ static void write_tickets(http_enqueuer *e, http_enqueue_ticket *list, size_t n)
         rc = chore_enqueue_bulk(e->c, specs, n, ids, dup);
     }
     size_t i = 0;
-    for (http_enqueue_ticket *t = list, *next; t != NULL; t = next, i++) {
-        next = t->next;
+    for (http_enqueue_ticket *t = list; t != NULL; t = t->next, i++) {
         if (rc == CHORE_OK) {
-            finish(e->c, t, dup[i] ? CHORE_DUPLICATE : CHORE_OK, ids[i]);
+            reply_enqueued(t->rs, e->c, dup[i] ? CHORE_DUPLICATE : CHORE_OK, ids[i], &t->o);
         } else {
             int64_t id = 0;
             int one = chore_enqueue(e->c, t->j.name, t->j.payload_text, &t->o, &id);
-            finish(e->c, t, one, id);
+            reply_enqueued(t->rs, e->c, one, id, &t->o);
         }
     }
+    tell_owners(list);
     free(specs);
     free(ids);
     free(dup);
 }
 
-/* With mu held: wait until n requests are pending, or until deadline_us
- * (on the monotonic clock; 0 = none), or stopping. */
-static void wait_pending(http_enqueuer *e, size_t n, int64_t deadline_us)
-{
-    e->wake_at = n;
-    struct timespec ts = {.tv_sec = deadline_us / 1000000, .tv_nsec = deadline_us % 1000000 * 1000};
-    while (e->n_pending < n && !e->stopping) {
-        if (deadline_us == 0)
-            pthread_cond_wait(&e->cond, &e->mu);
-        else if (pthread_cond_timedwait(&e->cond, &e->mu, &ts) != 0)
-            break;
-    }
-    e->wake_at = 0;
-}
-
 /*
- * Write what is pending, again and again. Before a write the enqueuer
- * waits for as many requests as the last write answered, at most as long
- * as that write took: those clients are sending their next requests, and
- * one commit for all of them beats half of them waiting a commit behind.
- * A lone client is never held, as its last write answered one.
+ * The writer: take every request waiting and write them in one commit,
+ * again and again. It never holds a request back to wait for more: the
+ * requests that come while a commit waits for the disk make the next
+ * commit, and the answers of one commit go out together, so its clients'
+ * next requests come together.
  */
-static void *enqueuer_main(void *arg)
+static void *writer_main(void *arg)
 {
     http_enqueuer *e = arg;
-    size_t expect = 1;
-    int64_t took_us = 0;
     pthread_mutex_lock(&e->mu);
     for (;;) {
-        wait_pending(e, 1, 0);
+        while (e->pending == NULL && !e->stopping) {
+            e->idle = true;
+            pthread_cond_wait(&e->cond, &e->mu);
+            e->idle = false;
+        }
         if (e->pending == NULL)
             break;
-        int64_t gather_us = took_us < GATHER_MAX_US ? took_us : GATHER_MAX_US;
-        if (expect > e->n_pending)
-            wait_pending(e, expect, cli_mono_us() + gather_us);
         http_enqueue_ticket *newest = e->pending, *list = NULL;
-        size_t n = e->n_pending;
         e->pending = NULL;
-        e->n_pending = 0;
         pthread_mutex_unlock(&e->mu);
+        size_t n = 0;
         while (newest != NULL) { /* reverse: jobs are written in the order asked */
             http_enqueue_ticket *t = newest;
             newest = t->next;
             t->next = list;
             list = t;
+            n++;
         }
-        int64_t start = cli_mono_us();
         write_tickets(e, list, n);
-        took_us = cli_mono_us() - start;
-        expect = n;
         pthread_mutex_lock(&e->mu);
     }
     pthread_mutex_unlock(&e->mu);
@@ -288,12 +268,8 @@ http_enqueuer *http_enqueuer_new(chore *c)
         return NULL;
     e->c = c;
     pthread_mutex_init(&e->mu, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&e->cond, &attr);
-    pthread_condattr_destroy(&attr);
-    if (pthread_create(&e->thread, NULL, enqueuer_main, e) != 0) {
+    pthread_cond_init(&e->cond, NULL);
+    if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
         pthread_cond_destroy(&e->cond);
         pthread_mutex_destroy(&e->mu);
         free(e);
@@ -309,10 +285,10 @@ void http_enqueuer_submit(http_enqueuer *e, http_enqueue_ticket *t, http_resp *r
     t->done = done;
     t->arg = arg;
     pthread_mutex_lock(&e->mu);
+    if (e->idle && e->pending == NULL) /* woken once; it takes what follows */
+        pthread_cond_signal(&e->cond);
     t->next = e->pending;
     e->pending = t;
-    if (++e->n_pending == e->wake_at)
-        pthread_cond_signal(&e->cond);
     pthread_mutex_unlock(&e->mu);
 }
 
@@ -324,7 +300,7 @@ void http_enqueuer_free(http_enqueuer *e)
     e->stopping = true;
     pthread_cond_signal(&e->cond);
     pthread_mutex_unlock(&e->mu);
-    pthread_join(e->thread, NULL);
+    pthread_join(e->writer, NULL);
     pthread_cond_destroy(&e->cond);
     pthread_mutex_destroy(&e->mu);
     free(e);

@@ -1,7 +1,8 @@
 /*
  * http_enqueue.h — single enqueues from many HTTP connections written
- * together: the enqueuer is one thread that writes every request waiting
- * with one chore_enqueue_bulk and then replies to each (http_enqueue.c).
+ * together: the enqueuer's writer is one thread that writes every request
+ * waiting with one chore_enqueue_bulk and then replies to each
+ * (http_enqueue.c).
  */
 #ifndef CHORE_HTTP_ENQUEUE_H
 #define CHORE_HTTP_ENQUEUE_H
@@ -12,7 +13,7 @@ typedef struct http_enqueuer http_enqueuer;
 /* A POST /v1/jobs read and checked, waiting for its write. */
 typedef struct http_enqueue_ticket http_enqueue_ticket;
 
-/* Start the enqueuer's thread for c; NULL when out of memory or threads. */
+/* Start the enqueuer's writer thread for c; NULL when out of memory or threads. */
 http_enqueuer *http_enqueuer_new(chore *c);
 /* Write and answer what is queued, end the thread and free e. */
 void http_enqueuer_free(http_enqueuer *e);
@@ -23,7 +24,7 @@ http_enqueue_ticket *http_enqueue_prepare(const http_req *rq, http_resp *rs);
 /* Free a ticket that will not be submitted. */
 void http_enqueue_ticket_free(http_enqueue_ticket *t);
 /* Queue t for the next shared write. Once rs holds the reply, t is freed
- * and done(arg) is called on the enqueuer's thread. */
+ * and done(arg) is called on the writer's thread. */
 void http_enqueuer_submit(http_enqueuer *e, http_enqueue_ticket *t, http_resp *rs,
                           void (*done)(void *arg), void *arg);
 

@@ -234,9 +234,7 @@ static void test_enqueue_wakes_long_poll(void **state)
              "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chore_%s'"
              " AND state = 'idle' AND query LIKE 'SELECT min(run_at)%%'",
              w->schema);
-    int64_t t0 = mono_ms(), waiting = 0;
-    while ((waiting = test_pg_int(c, sql)) == 0 && mono_ms() - t0 < DEADLINE_MS)
-        usleep(5000);
+    int64_t waiting = test_pg_wait_int(c, sql, 1, DEADLINE_MS);
     PQfinish(c);
     assert_true(waiting >= 1);
     int64_t id = 0;
@@ -294,10 +292,7 @@ static void test_listener_killed_recovers(void **state)
              "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chore_%s'"
              " AND (query LIKE 'LISTEN%%' OR query LIKE 'NOTIFY%%')",
              w->schema);
-    int64_t t0 = mono_ms();
-    while (test_pg_int(c, sql) < 2 && mono_ms() - t0 < DEADLINE_MS)
-        usleep(10000);
-    assert_true(test_pg_int(c, sql) >= 2);
+    assert_true(test_pg_wait_int(c, sql, 2, DEADLINE_MS) >= 2);
     PQfinish(c);
     assert_int_equal(chore_wait_idle(w->b, DEADLINE_MS), CHORE_OK);
     assert_int_equal(chore_enqueue(w->a, "wake.kill", NULL, NULL, &id), CHORE_OK);

@@ -27,15 +27,10 @@ static const char *new_location(char *buf, size_t len)
     return test_db_path(buf, len, "store");
 }
 
-static store *open_store(const char *path)
+/* The store at loc, with full durability (fails the test if it cannot open). */
+static store *open_store(const char *loc)
 {
-    store *s = NULL;
-    char err[256] = "";
-    int rc = ops->open(&s, path, CHORE_DURABLE_FULL, err, sizeof err);
-    if (rc != CHORE_OK)
-        fprintf(stderr, "open: %s\n", err);
-    assert_int_equal(rc, CHORE_OK);
-    return s;
+    return store_test_open(ops, loc, CHORE_DURABLE_FULL);
 }
 
 static sqlite3 *open_raw(const char *path)

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "store/sqlite_internal.h"
+#include "store_conformance.h"
 #include "test_util.h"
 
 #define T0 1700000000000LL
@@ -59,14 +60,7 @@ static int teardown(void **state)
 static store *open_store(const char *name, chore_durability durability)
 {
     char path[600];
-    test_db_path(path, sizeof path, name);
-    store *s = NULL;
-    char err[256] = "";
-    int rc = ops->open(&s, path, durability, err, sizeof err);
-    if (rc != CHORE_OK)
-        fprintf(stderr, "open: %s\n", err);
-    assert_int_equal(rc, CHORE_OK);
-    return s;
+    return store_test_open(ops, test_db_path(path, sizeof path, name), durability);
 }
 
 static int enqueue_one(store *s, int64_t *id)

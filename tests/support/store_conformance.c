@@ -32,6 +32,17 @@
 static const store_ops *g_ops;
 static store_location_fn g_new_location;
 
+store *store_test_open(const store_ops *ops, const char *location, chore_durability durability)
+{
+    store *s = NULL;
+    char err[256] = "";
+    int rc = ops->open(&s, location, durability, err, sizeof err);
+    if (rc != CHORE_OK)
+        fprintf(stderr, "open %s: %s\n", location, err);
+    assert_int_equal(rc, CHORE_OK);
+    return s;
+}
+
 int sc_fx_setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);

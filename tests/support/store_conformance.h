@@ -13,6 +13,10 @@
  * buf and return buf. Called once per test, so tests never share a store. */
 typedef const char *(*store_location_fn)(char *buf, size_t len);
 
+/* Open the store at location with ops; fails the test, with the store's
+ * message, when it cannot be opened. */
+store *store_test_open(const store_ops *ops, const char *location, chore_durability durability);
+
 /* Run the single-threaded conformance tests on `ops` as cmocka group
  * `suite_name`. Returns the number of failed tests. */
 int store_conformance_run(const char *suite_name, const store_ops *ops,

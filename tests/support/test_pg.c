@@ -67,3 +67,17 @@ int64_t test_pg_int(PGconn *c, const char *sql)
     PQclear(res);
     return v;
 }
+
+int64_t test_pg_wait_int(PGconn *c, const char *sql, int64_t at_least, int64_t deadline_ms)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        int64_t v = test_pg_int(c, sql);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t waited_ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (v >= at_least || waited_ms >= deadline_ms)
+            return v;
+        usleep(5000);
+    }
+}

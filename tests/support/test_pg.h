@@ -24,5 +24,9 @@ void test_pg_exec(PGconn *c, const char *sql);
 /* The first column of the first row of a query, as an integer (0 when no
  * row or NULL). */
 int64_t test_pg_int(PGconn *c, const char *sql);
+/* test_pg_int, asked again until it is at least `at_least` or deadline_ms
+ * have passed; returns the last answer. For waiting on what another
+ * process does (pg_stat_activity), which nothing signals. */
+int64_t test_pg_wait_int(PGconn *c, const char *sql, int64_t at_least, int64_t deadline_ms);
 
 #endif

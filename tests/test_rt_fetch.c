@@ -2,7 +2,8 @@
  * queue and count; leases, heartbeats and fencing; completing with a
  * result; failing with a retry time, a discard or the backoff; long polls
  * woken by an enqueue, a due job or a stop, or timing out; results set by
- * in-process handlers; counts by name; and bad input. */
+ * in-process handlers; counts by name; a process with no handlers, whose
+ * enqueues leave its dispatcher asleep; and bad input. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include "rt_fixture.h"
 #include "runtime/clock.h"
+#include "runtime/runtime.h"
 
 static chore_job_info *get(fixture *f, int64_t id)
 {
@@ -478,6 +480,51 @@ static void counts_by_name(void **state)
     fixture_close(&f);
 }
 
+/* How many passes the dispatcher has made. */
+static uint64_t dispatcher_passes(chore *c)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t n = c->passes;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+/* A process that only enqueues, for outside workers, does not wake its
+ * dispatcher for each enqueue: it would claim nothing. Once a handler is
+ * registered, its jobs are claimed and run as they come. */
+static void enqueues_wake_the_dispatcher_only_for_handlers(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, NULL);
+    assert_int_equal(chore_start(f.c), CHORE_OK);
+    fixture_idle(&f);
+    uint64_t before = dispatcher_passes(f.c);
+    int64_t outside[20];
+    for (int i = 0; i < 20; i++)
+        outside[i] = enqueue(&f, "outside", NULL, 0);
+    fixture_idle(&f); /* waits for a pass whenever an enqueue woke it */
+    assert_int_equal(dispatcher_passes(f.c), before);
+    size_t n = 0;
+    chore_fetched *jobs = fetch(&f, "outside", 20, 0, &n);
+    assert_int_equal(n, 20);
+    assert_int_equal(jobs[19].id, outside[19]);
+    chore_fetched_free(jobs, n);
+
+    probe p;
+    probe_init(&p, CHORE_OK);
+    assert_int_equal(chore_handle(f.c, "inside", probe_handler, &p, NULL), CHORE_OK);
+    fixture_idle(&f);
+    for (int i = 0; i < 3; i++) {
+        int64_t id = enqueue(&f, "inside", NULL, 0);
+        fixture_idle(&f);
+        assert_int_equal(fixture_state(&f, id), CHORE_COMPLETED);
+        assert_int_equal(probe_calls(&p), i + 1);
+    }
+    fixture_close(&f);
+    probe_destroy(&p);
+}
+
 static void bad_input_changes_nothing(void **state)
 {
     (void)state;
@@ -561,6 +608,7 @@ int main(void)
         cmocka_unit_test(stop_ends_a_waiting_fetch),
         cmocka_unit_test(handlers_keep_results),
         cmocka_unit_test(counts_by_name),
+        cmocka_unit_test(enqueues_wake_the_dispatcher_only_for_handlers),
         cmocka_unit_test(bad_input_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

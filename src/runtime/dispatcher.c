@@ -349,12 +349,20 @@ void *rt_dispatcher_main(void *arg)
 void rt_jobs_arrived(chore *c, int64_t due_ms)
 {
     pthread_mutex_lock(&c->mu);
+    bool was_available = c->maybe_available;
+    int64_t was_due = c->next_due_ms;
     if (due_ms <= chore_clock_now(c->clock) + HOLD_MS)
         c->maybe_available = true;
     else
         c->next_due_ms = min64(c->next_due_ms, due_ms);
-    c->idle = false;
-    pthread_cond_signal(&c->dispatch_cond);
+    /* The dispatcher is woken only when it has something new to do: with
+     * no handler it claims nothing, and a flag already set has woken it
+     * (waking a thread costs more than the enqueue it follows). */
+    bool news = c->maybe_available != was_available || c->next_due_ms != was_due;
+    if (news && c->n_handlers > 0) {
+        c->idle = false;
+        pthread_cond_signal(&c->dispatch_cond);
+    }
     rt_wake_fetchers(c);
     pthread_mutex_unlock(&c->mu);
 }

@@ -1,7 +1,8 @@
 /*
  * test_store_sqlite_flush.c — the SQLite backend's shared flushes of the
  * WAL (src/store/sqlite_flush.c), on real files: a durable write returns
- * only after an fdatasync that began after its commit; claims and the
+ * only after an fdatasync that began after its commit (a commit made while
+ * a flush runs waits for the next one); claims and the
  * process mode never wait for one; a failed fdatasync is reported and the
  * next write flushes again; writes from many threads each return durable.
  * The fdatasync is wrapped (sq_flush_sync) to count and to fail on demand;
@@ -12,7 +13,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -197,12 +201,74 @@ static void test_writes_from_many_threads_each_return_durable(void **state)
     ops->close(s);
 }
 
+/* ---- a commit made during a flush: the racer commits while the first
+ * writer's fdatasync runs, so that fdatasync must not count for it. */
+
+static store *race_store;
+static pthread_mutex_t race_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t race_cond = PTHREAD_COND_INITIALIZER;
+static bool race_go;
+static _Atomic int syncs_when_racer_returned;
+
+static void *racer_main(void *p)
+{
+    (void)p;
+    pthread_mutex_lock(&race_mu);
+    while (!race_go)
+        pthread_cond_wait(&race_cond, &race_mu);
+    pthread_mutex_unlock(&race_mu);
+    int64_t id;
+    int rc = enqueue_one(race_store, &id);
+    atomic_store(&syncs_when_racer_returned, atomic_load(&syncs));
+    return (void *)(intptr_t)rc;
+}
+
+/* The fdatasync wrapper of that test: its first call lets the racer
+ * commit and, before syncing, waits (20 s at most) until that commit is
+ * counted. */
+static int racing_sync(int fd)
+{
+    if (atomic_fetch_add(&syncs, 1) == 0) {
+        uint64_t before = atomic_load(&race_store->flush.committed);
+        pthread_mutex_lock(&race_mu);
+        race_go = true;
+        pthread_cond_signal(&race_cond);
+        pthread_mutex_unlock(&race_mu);
+        time_t give_up = time(NULL) + 20;
+        while (atomic_load(&race_store->flush.committed) == before && time(NULL) < give_up)
+            sched_yield();
+    }
+    return fdatasync(fd);
+}
+
+static void test_a_commit_during_a_flush_waits_for_the_next(void **state)
+{
+    (void)state;
+    race_store = open_store("flush-race", CHORE_DURABLE_FULL);
+    race_go = false;
+    sq_flush_sync = racing_sync;
+    atomic_store(&syncs, 0);
+    pthread_t racer;
+    assert_int_equal(pthread_create(&racer, NULL, racer_main, NULL), 0);
+    int64_t id;
+    assert_int_equal(enqueue_one(race_store, &id), CHORE_OK);
+    void *racer_rc = NULL;
+    assert_int_equal(pthread_join(racer, &racer_rc), 0);
+    assert_int_equal((intptr_t)racer_rc, CHORE_OK);
+    /* The racer's commit came during the first fdatasync: only a second covers it. */
+    assert_int_equal(atomic_load(&syncs_when_racer_returned), 2);
+    assert_all_durable(race_store);
+    ops->close(race_store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_a_durable_write_returns_flushed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_and_process_mode_do_not_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_failed_fdatasync_is_reported_and_retried, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_commit_during_a_flush_waits_for_the_next, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_writes_from_many_threads_each_return_durable, setup,
                                         teardown),

@@ -85,6 +85,7 @@ static void pool_runs_more_tasks_than_threads(void **state)
 
 typedef struct answer {
     http_resp rs;
+    http_enqueue_ticket *ticket; /* submitted: the reply is made from it once done */
     pthread_mutex_t *mu;
     pthread_cond_t *cond;
     int *answered;
@@ -126,17 +127,24 @@ static void *submit_all(void *arg)
                       .answered = &s->answered};
         http_enqueue_ticket *t = http_enqueue_prepare(&rq, &a->rs);
         json_decref(body); /* the ticket holds what it needs */
+        a->ticket = t;
         if (t == NULL)
             on_done(a);
         else
-            http_enqueuer_submit(s->e, t, &a->rs, on_done, a);
+            http_enqueuer_submit(s->e, t, on_done, a);
     }
     struct timespec until = after_ms(WAIT_MS);
     pthread_mutex_lock(&s->mu);
     while (s->answered < TICKETS_EACH &&
            pthread_cond_timedwait(&s->cond, &s->mu, &until) == 0)
         ;
+    bool all = s->answered == TICKETS_EACH;
     pthread_mutex_unlock(&s->mu);
+    /* As the server does: each reply made on the thread that asked. */
+    for (int k = 0; k < TICKETS_EACH && all; k++) {
+        if (s->answers[k].ticket != NULL)
+            http_enqueue_reply(s->answers[k].ticket, &s->answers[k].rs);
+    }
     return NULL;
 }
 

@@ -6,9 +6,12 @@
  * Single enqueues from many connections share one write: the server reads
  * and checks each request on an event loop (http_enqueue_prepare), and one
  * thread (the enqueuer's writer) writes every request waiting with one
- * chore_enqueue_bulk, then replies to each. A commit (and its flush) thus
+ * chore_enqueue_bulk, then tells each owner. A commit (and its flush) thus
  * serves every connection that asked while the last one was written, and
- * no thread sleeps or wakes per request.
+ * no thread sleeps or wakes per request. The owner builds its reply and
+ * frees its ticket on its own thread, so the writer frees nothing the
+ * event loop allocated, and the two never wait for each other's malloc
+ * arena.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -99,9 +102,9 @@ static const char *state_of(chore *c, int64_t id, const chore_enqueue_opts *o, b
     return name;
 }
 
-/* The reply to an enqueue that returned rc with id. */
-static void reply_enqueued(http_resp *rs, chore *c, int rc, int64_t id,
-                           const chore_enqueue_opts *o)
+/* The reply to an enqueue that returned rc with id; state is the job's
+ * (state_of) when rc is not an error. */
+static void reply_with(http_resp *rs, int rc, int64_t id, const char *state)
 {
     if (rc < 0) {
         http_chore_error(rs, rc, "enqueue");
@@ -109,8 +112,7 @@ static void reply_enqueued(http_resp *rs, chore *c, int rc, int64_t id,
     }
     bool dup = rc == CHORE_DUPLICATE;
     http_json(rs, dup ? 200 : 201,
-              json_pack("{s:I,s:s,s:b}", "id", (json_int_t)id, "state", state_of(c, id, o, dup),
-                        "duplicate", dup));
+              json_pack("{s:I,s:s,s:b}", "id", (json_int_t)id, "state", state, "duplicate", dup));
 }
 
 /* POST /v1/jobs written on its own: the route for a body too large for
@@ -126,7 +128,7 @@ void http_jobs_enqueue(http_req *rq, http_resp *rs)
     int64_t id = 0;
     int rc = chore_enqueue(rq->c, j.name, j.payload_text, &o, &id);
     free(j.payload_text);
-    reply_enqueued(rs, rq->c, rc, id, &o);
+    reply_with(rs, rc, id, rc < 0 ? NULL : state_of(rq->c, id, &o, rc == CHORE_DUPLICATE));
 }
 
 /* ---------------------------------------------------------------- the enqueuer */
@@ -136,7 +138,9 @@ struct http_enqueue_ticket {
     json_t *body; /* held: j's strings point into it */
     job_req j;
     chore_enqueue_opts o;
-    http_resp *rs;
+    int rc;            /* once written: the enqueue's result, */
+    int64_t id;        /* the job, */
+    const char *state; /* and its state (state_of) */
     void (*done)(void *arg);
     void *arg;
 };
@@ -177,24 +181,29 @@ void http_enqueue_ticket_free(http_enqueue_ticket *t)
     free(t);
 }
 
-/* Tell the owners of the tickets of list that their replies are ready,
- * and free the tickets. All at once, after every reply is built, so that
- * the answers go out together and their clients' next requests come
- * together, to be written together. */
+/* Tell the owners of the tickets of list that they are written. All at
+ * once, after every ticket is written, so that the answers go out
+ * together and their clients' next requests come together, to be written
+ * together. A ticket is its owner's once told. */
 static void tell_owners(http_enqueue_ticket *list)
 {
     for (http_enqueue_ticket *t = list, *next; t != NULL; t = next) {
         next = t->next;
-        void (*done)(void *) = t->done;
-        void *arg = t->arg;
-        http_enqueue_ticket_free(t);
-        done(arg);
+        t->done(t->arg);
     }
 }
 
-/* Write the n tickets of list (oldest first) in one transaction and reply
- * to each. When the shared write fails, each is written alone, so that
- * one request's error is not every request's. */
+/* Set a written ticket's result. */
+static void set_result(http_enqueuer *e, http_enqueue_ticket *t, int rc, int64_t id)
+{
+    t->rc = rc;
+    t->id = id;
+    t->state = rc < 0 ? NULL : state_of(e->c, id, &t->o, rc == CHORE_DUPLICATE);
+}
+
+/* Write the n tickets of list (oldest first) in one transaction. When the
+ * shared write fails, each is written alone, so that one request's error
+ * is not every request's. */
 static void write_tickets(http_enqueuer *e, http_enqueue_ticket *list, size_t n)
 {
     chore_job_spec *specs = malloc(n * sizeof *specs);
@@ -211,17 +220,23 @@ static void write_tickets(http_enqueuer *e, http_enqueue_ticket *list, size_t n)
     size_t i = 0;
     for (http_enqueue_ticket *t = list; t != NULL; t = t->next, i++) {
         if (rc == CHORE_OK) {
-            reply_enqueued(t->rs, e->c, dup[i] ? CHORE_DUPLICATE : CHORE_OK, ids[i], &t->o);
+            set_result(e, t, dup[i] ? CHORE_DUPLICATE : CHORE_OK, ids[i]);
         } else {
             int64_t id = 0;
             int one = chore_enqueue(e->c, t->j.name, t->j.payload_text, &t->o, &id);
-            reply_enqueued(t->rs, e->c, one, id, &t->o);
+            set_result(e, t, one, id);
         }
     }
     tell_owners(list);
     free(specs);
     free(ids);
     free(dup);
+}
+
+void http_enqueue_reply(http_enqueue_ticket *t, http_resp *rs)
+{
+    reply_with(rs, t->rc, t->id, t->state);
+    http_enqueue_ticket_free(t);
 }
 
 /*
@@ -278,10 +293,9 @@ http_enqueuer *http_enqueuer_new(chore *c)
     return e;
 }
 
-void http_enqueuer_submit(http_enqueuer *e, http_enqueue_ticket *t, http_resp *rs,
-                          void (*done)(void *arg), void *arg)
+void http_enqueuer_submit(http_enqueuer *e, http_enqueue_ticket *t, void (*done)(void *arg),
+                          void *arg)
 {
-    t->rs = rs;
     t->done = done;
     t->arg = arg;
     pthread_mutex_lock(&e->mu);

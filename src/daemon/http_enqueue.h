@@ -1,8 +1,8 @@
 /*
  * http_enqueue.h — single enqueues from many HTTP connections written
  * together: the enqueuer's writer is one thread that writes every request
- * waiting with one chore_enqueue_bulk and then replies to each
- * (http_enqueue.c).
+ * waiting with one chore_enqueue_bulk and then tells each owner, who
+ * builds the reply on its own thread (http_enqueue.c).
  */
 #ifndef CHORE_HTTP_ENQUEUE_H
 #define CHORE_HTTP_ENQUEUE_H
@@ -23,9 +23,11 @@ void http_enqueuer_free(http_enqueuer *e);
 http_enqueue_ticket *http_enqueue_prepare(const http_req *rq, http_resp *rs);
 /* Free a ticket that will not be submitted. */
 void http_enqueue_ticket_free(http_enqueue_ticket *t);
-/* Queue t for the next shared write. Once rs holds the reply, t is freed
- * and done(arg) is called on the writer's thread. */
-void http_enqueuer_submit(http_enqueuer *e, http_enqueue_ticket *t, http_resp *rs,
-                          void (*done)(void *arg), void *arg);
+/* Queue t for the next shared write; done(arg) is called on the writer's
+ * thread once it is written, and t is the caller's again. */
+void http_enqueuer_submit(http_enqueuer *e, http_enqueue_ticket *t, void (*done)(void *arg),
+                          void *arg);
+/* Put the reply to a written ticket on rs, and free t. */
+void http_enqueue_reply(http_enqueue_ticket *t, http_resp *rs);
 
 #endif

@@ -100,7 +100,8 @@ typedef struct conn_state {
     http_arg args[HTTP_MAX_ARGS];
     size_t n_args;
     http_resp rs;  /* the reply, once answered */
-    bool answered; /* rs is ready: send it when MHD calls again */
+    http_enqueue_ticket *ticket; /* with the enqueuer; once answered, the reply is made from it */
+    bool answered; /* the reply is ready: send it when MHD calls again */
     bool counted;  /* handed on: in outstanding until MHD says the request ended */
 } conn_state;
 
@@ -276,8 +277,8 @@ static bool suspend_for(conn_state *st)
     return ok;
 }
 
-/* st->rs holds the reply: resume the connection (MHD calls on_request
- * again, which sends it). st may be gone once resumed. The request stays
+/* st->rs (or st->ticket) holds the reply: resume the connection (MHD calls
+ * on_request again, which sends it). st may be gone once resumed. The request stays
  * outstanding until on_completed: a stop must not close the connection
  * between the resume and the reply going out. */
 static void answered(void *arg)
@@ -312,7 +313,8 @@ static bool hand_to_enqueuer(conn_state *st, http_resp *rs)
         http_error(rs, 503, "unavailable", "the server is stopping");
         return false;
     }
-    http_enqueuer_submit(st->s->enqueuer, t, &st->rs, answered, st);
+    st->ticket = t;
+    http_enqueuer_submit(st->s->enqueuer, t, answered, st);
     return true;
 }
 
@@ -398,6 +400,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (st->answered) {
         st->rt = NULL;
+        if (st->ticket != NULL) {
+            http_enqueue_reply(st->ticket, &st->rs);
+            st->ticket = NULL;
+        }
         return send_resp(conn, &st->rs);
     }
     if (st->too_large) {
@@ -426,6 +432,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 pthread_cond_broadcast(&s->drained);
             pthread_mutex_unlock(&s->mu);
         }
+        http_enqueue_ticket_free(st->ticket); /* answered, but the client left */
         free(st->body);
         free(st);
         *con_cls = NULL;

@@ -288,10 +288,28 @@ static void answered(void *arg)
     MHD_resume_connection(st->conn);
 }
 
+/* Turn a JSON reply into its text here, on the thread that built it: the
+ * event loop then frees one buffer rather than every piece of the JSON,
+ * each from another thread's malloc arena. */
+static void reply_as_text(http_resp *rs)
+{
+    if (rs->json == NULL || rs->status == 204)
+        return;
+    char *text = http_dump(rs->json);
+    if (text == NULL)
+        return; /* send_resp tries again, and answers 500 if it fails */
+    json_decref(rs->json);
+    rs->json = NULL;
+    rs->text = text;
+    rs->text_len = strlen(text);
+    rs->content_type = "application/json";
+}
+
 static void run_on_pool(http_task *task)
 {
     conn_state *st = (conn_state *)((char *)task - offsetof(conn_state, task));
     run_route(st, &st->rs);
+    reply_as_text(&st->rs);
     answered(st);
 }
 

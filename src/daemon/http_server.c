@@ -9,9 +9,9 @@
  * writes many connections' jobs in one commit; every other route runs on a
  * thread of the pool (http_pool.c), where a long poll may block. Whoever
  * ran it resumes the connection, and the loop sends the reply. The route
- * handlers are in http_enqueue.c, http_jobs.c, http_worker.c,
- * http_schedules.c and http_loops.c; the checks that need no server state,
- * and the dashboard's files, in http_checks.c.
+ * table is in http_routes.c, the handlers in http_enqueue.c, http_jobs.c,
+ * http_worker.c, http_schedules.c and http_loops.c; the checks that need
+ * no server state, and the dashboard's files, in http_checks.c.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -27,6 +27,7 @@
 #include "http_checks.h"
 #include "http_enqueue.h"
 #include "http_pool.h"
+#include "http_routes.h"
 
 /* Idle connections are closed after this many seconds (long polls stay below it). */
 #define HTTP_CONNECTION_TIMEOUT_S 30
@@ -50,48 +51,13 @@ struct http_server {
     bool stopping;          /* no more requests are handed on */
 };
 
-typedef struct route {
-    const char *method;
-    const char *pattern; /* "{}" is a parameter segment */
-    http_handler fn;
-    bool takes_body;
-    bool open; /* needs no token */
-} route;
-
-static const route routes[] = {
-    {"POST", "/v1/jobs", http_jobs_enqueue, true, false},
-    {"GET", "/v1/jobs", http_jobs_list, false, false},
-    {"POST", "/v1/jobs/bulk", http_jobs_bulk, true, false},
-    {"GET", "/v1/jobs/{}", http_jobs_show, false, false},
-    {"DELETE", "/v1/jobs/{}", http_jobs_delete, false, false},
-    {"POST", "/v1/jobs/{}/retry", http_jobs_retry, false, false},
-    {"POST", "/v1/jobs/{}/cancel", http_jobs_cancel, false, false},
-    {"POST", "/v1/jobs/{}/heartbeat", http_worker_heartbeat, true, false},
-    {"POST", "/v1/jobs/{}/ack", http_worker_ack, true, false},
-    {"POST", "/v1/jobs/{}/fail", http_worker_fail, true, false},
-    {"POST", "/v1/fetch", http_worker_fetch, true, false},
-    {"GET", "/v1/stats", http_stats, false, false},
-    {"GET", "/v1/schedules", http_schedules_list, false, false},
-    {"PUT", "/v1/schedules/{}", http_schedules_put, true, false},
-    {"DELETE", "/v1/schedules/{}", http_schedules_delete, false, false},
-    {"POST", "/v1/schedules/{}/pause", http_schedules_pause, false, false},
-    {"POST", "/v1/schedules/{}/resume", http_schedules_resume, false, false},
-    {"GET", "/v1/loops", http_loops_list, false, false},
-    {"POST", "/v1/loops/{}/trigger", http_loops_trigger, false, false},
-    {"POST", "/v1/loops/{}/pause", http_loops_pause, false, false},
-    {"POST", "/v1/loops/{}/resume", http_loops_resume, false, false},
-    {"GET", "/metrics", http_metrics, false, false},
-    {"GET", "/healthz", http_healthz, false, true},
-};
-#define N_ROUTES (sizeof routes / sizeof routes[0])
-
 /* What one request carries between the calls of the access handler, and
  * to the thread that runs it. */
 typedef struct conn_state {
     http_task task; /* on the pool */
     http_server *s;
     struct MHD_Connection *conn;
-    const route *rt;
+    const http_route *rt;
     const char *method, *path; /* MHD's, valid until the request ends */
     char param[256];
     char *body;
@@ -104,56 +70,6 @@ typedef struct conn_state {
     bool answered; /* the reply is ready: send it when MHD calls again */
     bool counted;  /* handed on: in outstanding until MHD says the request ended */
 } conn_state;
-
-/*
- * Match `path` against `pattern` segment by segment; a "{}" segment takes
- * any non-empty segment, copied to param. Returns false on a mismatch or an
- * over-long parameter.
- */
-static bool path_match(const char *pattern, const char *path, char *param, size_t plen)
-{
-    const char *p = pattern, *u = path;
-    param[0] = '\0';
-    while (*p != '\0' && *u != '\0') {
-        if (p[0] == '{' && p[1] == '}') {
-            size_t n = strcspn(u, "/");
-            if (n == 0 || n >= plen)
-                return false;
-            memcpy(param, u, n);
-            param[n] = '\0';
-            u += n;
-            p += 2;
-        } else if (*p++ != *u++) {
-            return false;
-        }
-    }
-    return *p == '\0' && *u == '\0';
-}
-
-/* The route for method and path; NULL with a 404 or 405 (and Allow) on rs. */
-static const route *find_route(const char *method, const char *path, char *param, size_t plen,
-                               http_resp *rs, char *allow, size_t alen)
-{
-    allow[0] = '\0';
-    for (size_t i = 0; i < N_ROUTES; i++) {
-        if (!path_match(routes[i].pattern, path, param, plen))
-            continue;
-        if (strcmp(routes[i].method, method) == 0)
-            return &routes[i];
-        if (strstr(allow, routes[i].method) == NULL) {
-            size_t used = strlen(allow);
-            snprintf(allow + used, alen - used, "%s%s", used > 0 ? ", " : "", routes[i].method);
-        }
-    }
-    if (allow[0] != '\0') {
-        http_error(rs, 405, "method_not_allowed", "%s is not allowed here; allowed: %s",
-                   method, allow);
-        rs->allow = allow;
-    } else {
-        http_error(rs, 404, "not_found", "no such route");
-    }
-    return NULL;
-}
 
 /* Send rs on conn and release what it holds. */
 static enum MHD_Result send_resp(struct MHD_Connection *conn, http_resp *rs)
@@ -207,13 +123,14 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, http_resp *rs)
  * The checks made as soon as the headers are in, before any of the body is
  * read. Returns the route, or NULL with the response to send on rs.
  */
-static const route *admit(http_server *s, struct MHD_Connection *conn, const char *method,
-                          const char *path, conn_state *st, http_resp *rs, char *allow,
-                          size_t alen)
+static const http_route *admit(http_server *s, struct MHD_Connection *conn,
+                               const char *method, const char *path, conn_state *st,
+                               http_resp *rs, char *allow, size_t alen)
 {
     if (http_dashboard(method, path, rs))
         return NULL;
-    const route *rt = find_route(method, path, st->param, sizeof st->param, rs, allow, alen);
+    const http_route *rt =
+        http_find_route(method, path, st->param, sizeof st->param, rs, allow, alen);
     /* a wrong token is told before whether the route exists */
     bool open = rt != NULL ? rt->open : strcmp(path, "/healthz") == 0;
     if (!open && !http_authorized(s->token, conn, rs))

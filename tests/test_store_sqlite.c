@@ -164,15 +164,9 @@ static void make_v3_file(const char *path, int64_t *done_id, int64_t *waiting_id
     store_new_job j = job_of("old");
     assert_int_equal(ops->enqueue(s, &j, 1, T0, done_id, NULL), CHORE_OK);
     assert_int_equal(ops->enqueue(s, &j, 1, T0, waiting_id, NULL), CHORE_OK);
-    store_claim_req req = {.max = 1, .lease_ms = 1000};
-    store_claimed *got = NULL;
-    size_t n = 0;
-    assert_int_equal(ops->claim(s, &req, T0, &got, &n), CHORE_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(got[0].id, *done_id);
-    store_outcome o = {.id = got[0].id, .token = got[0].token, .kind = STORE_COMPLETE};
+    int64_t token = store_test_claim_one(ops, s, *done_id, T0);
+    store_outcome o = {.id = *done_id, .token = token, .kind = STORE_COMPLETE};
     assert_int_equal(ops->finish(s, &o, 1, T0, NULL), CHORE_OK);
-    store_claimed_free(got, n);
     ops->close(s);
     sqlite3 *db = open_raw(path);
     exec_ok(db, "ALTER TABLE chore_jobs DROP COLUMN result;"
@@ -204,18 +198,12 @@ static void test_migrates_v3_to_results(void **state)
     assert_int_equal(info->state, CHORE_COMPLETED);
     assert_null(info->result);
     chore_job_info_free(info);
-    store_claim_req req = {.max = 1, .lease_ms = 1000};
-    store_claimed *got = NULL;
-    size_t n = 0;
-    assert_int_equal(ops->claim(s, &req, T0, &got, &n), CHORE_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(got[0].id, waiting_id);
+    int64_t token = store_test_claim_one(ops, s, waiting_id, T0);
     store_outcome o = {
-        .id = got[0].id, .token = got[0].token, .kind = STORE_COMPLETE, .result = "{\"v\":4}"};
+        .id = waiting_id, .token = token, .kind = STORE_COMPLETE, .result = "{\"v\":4}"};
     bool applied = false;
     assert_int_equal(ops->finish(s, &o, 1, T0, &applied), CHORE_OK);
     assert_true(applied);
-    store_claimed_free(got, n);
     assert_int_equal(ops->get(s, waiting_id, &info), CHORE_OK);
     assert_string_equal(info->result, "{\"v\":4}");
     chore_job_info_free(info);

@@ -93,17 +93,12 @@ static void test_a_durable_write_returns_flushed(void **state)
     assert_int_equal(atomic_load(&syncs), before + 1);
     assert_all_durable(s);
     /* A finish is durable too. */
-    store_claim_req req = {.max = 1, .lease_ms = 1000};
-    store_claimed *got = NULL;
-    size_t n = 0;
-    assert_int_equal(ops->claim(s, &req, T0, &got, &n), CHORE_OK);
-    assert_int_equal(n, 1);
-    store_outcome out = {.id = got[0].id, .token = got[0].token, .kind = STORE_COMPLETE};
+    int64_t token = store_test_claim_one(ops, s, id, T0);
+    store_outcome out = {.id = id, .token = token, .kind = STORE_COMPLETE};
     before = atomic_load(&syncs);
     assert_int_equal(ops->finish(s, &out, 1, T0, NULL), CHORE_OK);
     assert_int_equal(atomic_load(&syncs), before + 1);
     assert_all_durable(s);
-    store_claimed_free(got, n);
     ops->close(s);
 }
 
@@ -114,13 +109,8 @@ static void test_claims_and_process_mode_do_not_wait(void **state)
     int64_t id;
     assert_int_equal(enqueue_one(s, &id), CHORE_OK);
     int before = atomic_load(&syncs);
-    store_claim_req req = {.max = 1, .lease_ms = 1000};
-    store_claimed *got = NULL;
-    size_t n = 0;
-    assert_int_equal(ops->claim(s, &req, T0, &got, &n), CHORE_OK);
-    assert_int_equal(n, 1);
+    store_test_claim_one(ops, s, id, T0);
     assert_int_equal(atomic_load(&syncs), before);
-    store_claimed_free(got, n);
     ops->close(s);
 
     store *p = open_store("flush-process", CHORE_DURABLE_PROCESS);

@@ -122,16 +122,23 @@ store_claimed *sc_claim_n(fx *f, size_t max, int64_t now, size_t *n)
     return out;
 }
 
-/* Claim exactly one job, expected to be `id`; returns its token. */
-int64_t sc_claim_one(fx *f, int64_t id, int64_t now)
+int64_t store_test_claim_one(const store_ops *ops, store *s, int64_t id, int64_t now)
 {
+    store_claim_req req = {.max = 1, .lease_ms = LEASE};
+    store_claimed *c = NULL;
     size_t n = 0;
-    store_claimed *c = sc_claim_n(f, 1, now, &n);
+    assert_int_equal(ops->claim(s, &req, now, &c, &n), CHORE_OK);
     assert_int_equal(n, 1);
     assert_int_equal(c[0].id, id);
     int64_t token = c[0].token;
     store_claimed_free(c, n);
     return token;
+}
+
+/* Claim exactly one job, expected to be `id`; returns its token. */
+int64_t sc_claim_one(fx *f, int64_t id, int64_t now)
+{
+    return store_test_claim_one(f->ops, f->s, id, now);
 }
 
 bool sc_finish1(fx *f, int64_t id, int64_t token, store_outcome_kind kind, int64_t run_at,

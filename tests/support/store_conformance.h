@@ -16,6 +16,9 @@ typedef const char *(*store_location_fn)(char *buf, size_t len);
 /* Open the store at location with ops; fails the test, with the store's
  * message, when it cannot be opened. */
 store *store_test_open(const store_ops *ops, const char *location, chore_durability durability);
+/* Claim exactly one job on s at `now`, failing the test unless it is `id`;
+ * returns its token. */
+int64_t store_test_claim_one(const store_ops *ops, store *s, int64_t id, int64_t now);
 
 /* Run the single-threaded conformance tests on `ops` as cmocka group
  * `suite_name`. Returns the number of failed tests. */

@@ -634,6 +634,29 @@ const char *chore_cron_zone(const chore_cron *cron);
 /* Free a parsed expression. NULL is a no-op. */
 void chore_cron_free(chore_cron *cron);
 
+/* ---------------------------------------------------------------- time */
+
+/* chore_time_format's text always fits in this many bytes. */
+#define CHORE_TIME_TEXT_MAX 32
+
+/*
+ * Parse an RFC 3339 date-time, e.g. "2024-05-01T12:00:00Z" or
+ * "2024-05-01t14:00:00.250+02:00" (a space may stand for the T), into
+ * milliseconds since the Unix epoch. Digits past the milliseconds are
+ * dropped; a leap second (:60) counts as the second after :59.
+ * CHORE_EINVAL for NULL or for anything else.
+ */
+int chore_time_parse(const char *text, int64_t *out_ms);
+
+/*
+ * Write ms (milliseconds since the Unix epoch) into buf as RFC 3339 UTC:
+ * "2024-05-01T12:00:00Z", with ".250" before the Z when it is not a whole
+ * second. Returns the text's length, or CHORE_EINVAL (buf then holds "")
+ * when buf is NULL or too small, or the instant is outside years
+ * 0000-9999. CHORE_TIME_TEXT_MAX bytes are always enough.
+ */
+int chore_time_format(int64_t ms, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

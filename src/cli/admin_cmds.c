@@ -84,7 +84,7 @@ int cli_cmd_enqueue(int argc, char **argv)
     if (at != NULL && in != NULL)
         return cli_error(CLI_USAGE, "enqueue: give --at or --in, not both");
     if (at != NULL) {
-        if (!cli_parse_rfc3339_ms(at, &opts.run_at_ms) || opts.run_at_ms <= 0)
+        if (chore_time_parse(at, &opts.run_at_ms) != CHORE_OK || opts.run_at_ms <= 0)
             return cli_error(CLI_USAGE, "--at: not an RFC 3339 instant after 1970: '%s'", at);
     }
     if (in != NULL && !cli_parse_duration_ms(in, &opts.delay_ms))
@@ -139,7 +139,7 @@ static void print_job_table(const chore_job_info *items, size_t n)
         const chore_job_info *j = &items[i];
         const char *state = chore_state_name(j->state);
         char run_at[40], attempts[32];
-        cli_format_rfc3339_ms(j->run_at_ms, run_at, sizeof run_at);
+        chore_time_format(j->run_at_ms, run_at, sizeof run_at);
         if (j->max_attempts > 0)
             snprintf(attempts, sizeof attempts, "%d/%d", j->attempt, j->max_attempts);
         else
@@ -236,7 +236,7 @@ static void print_instant(const char *label, int64_t ms)
 {
     char buf[40] = "-";
     if (ms != 0)
-        cli_format_rfc3339_ms(ms, buf, sizeof buf);
+        chore_time_format(ms, buf, sizeof buf);
     printf("%-13s %s\n", label, buf);
 }
 
@@ -268,7 +268,7 @@ static void print_job_detail(const chore_job_info *j)
     printf("errors:%s\n", j->n_errors == 0 ? "       none" : "");
     for (size_t i = 0; i < j->n_errors; i++) {
         char at[40];
-        cli_format_rfc3339_ms(j->errors[i].at_ms, at, sizeof at);
+        chore_time_format(j->errors[i].at_ms, at, sizeof at);
         printf("  attempt %d at %s: %s\n", j->errors[i].attempt, at,
                j->errors[i].error != NULL ? j->errors[i].error : "");
     }

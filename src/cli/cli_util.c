@@ -1,9 +1,9 @@
 /*
  * cli_util.c — argument parsing for the `chore` binary: the table-driven
- * flag parser, integers with range checks, durations, RFC 3339 instants
- * (UTC calendar arithmetic done here, so the TZ environment never
- * matters), and the one-line error report; also opening a store and the
- * JSON helpers the store commands share.
+ * flag parser, integers with range checks, durations, and the one-line
+ * error report; also opening a store and the JSON helpers the store
+ * commands share. RFC 3339 instants are the library's (chore_time_parse,
+ * chore_time_format).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,8 +15,6 @@
 #include <time.h>
 
 #include "cli_util.h"
-
-#define MS_PER_DAY (86400LL * 1000)
 
 int cli_error(int status, const char *fmt, ...)
 {
@@ -179,8 +177,8 @@ json_t *cli_instant_json(int64_t ms)
 {
     if (ms == 0)
         return json_null();
-    char buf[40];
-    cli_format_rfc3339_ms(ms, buf, sizeof buf);
+    char buf[CHORE_TIME_TEXT_MAX];
+    chore_time_format(ms, buf, sizeof buf);
     return json_string(buf);
 }
 
@@ -214,128 +212,6 @@ bool cli_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out)
         return false;
     *out = (int64_t)v;
     return true;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* The date of a day number counted from 1970-01-01. */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static bool is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Read exactly `n` digits at *p into *out. */
-static bool digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return false;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
-static bool expect(const char **p, char c)
-{
-    if (**p != c)
-        return false;
-    (*p)++;
-    return true;
-}
-
-bool cli_parse_rfc3339_ms(const char *text, int64_t *out_ms)
-{
-    static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (text == NULL)
-        return false;
-    const char *p = text;
-    int year, mon, day, hour, min, sec;
-    if (!digits(&p, 4, &year) || !expect(&p, '-') || !digits(&p, 2, &mon) ||
-        !expect(&p, '-') || !digits(&p, 2, &day))
-        return false;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return false;
-    p++;
-    if (!digits(&p, 2, &hour) || !expect(&p, ':') || !digits(&p, 2, &min) ||
-        !expect(&p, ':') || !digits(&p, 2, &sec))
-        return false;
-    if (mon < 1 || mon > 12 || day < 1 || hour > 23 || min > 59 || sec > 60)
-        return false;
-    int max_day = month_days[mon - 1] + (mon == 2 && is_leap(year));
-    if (day > max_day)
-        return false;
-    int frac_ms = 0;
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char)*p))
-            return false;
-        for (int scale = 100; isdigit((unsigned char)*p); p++, scale /= 10)
-            frac_ms += (*p - '0') * scale; /* digits past the third add 0 */
-    }
-    int64_t offset_ms = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1;
-        int oh, om;
-        p++;
-        if (!digits(&p, 2, &oh) || !expect(&p, ':') || !digits(&p, 2, &om) || oh > 23 ||
-            om > 59)
-            return false;
-        offset_ms = sign * ((int64_t)oh * 3600000 + (int64_t)om * 60000);
-    } else {
-        return false;
-    }
-    if (*p != '\0')
-        return false;
-    int64_t ms = days_from_civil(year, mon, day) * MS_PER_DAY +
-                 ((int64_t)hour * 3600 + min * 60 + sec) * 1000 + frac_ms;
-    *out_ms = ms - offset_ms; /* local = UTC + offset */
-    return true;
-}
-
-void cli_format_rfc3339_ms(int64_t ms, char *buf, size_t len)
-{
-    int64_t days = ms / MS_PER_DAY, rem = ms % MS_PER_DAY;
-    if (rem < 0) { /* floor division for instants before 1970 */
-        rem += MS_PER_DAY;
-        days--;
-    }
-    int64_t y;
-    int m, d;
-    civil_from_days(days, &y, &m, &d);
-    int secs = (int)(rem / 1000), millis = (int)(rem % 1000);
-    if (millis != 0)
-        snprintf(buf, len, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, secs / 3600,
-                 secs / 60 % 60, secs % 60, millis);
-    else
-        snprintf(buf, len, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02dZ", y, m, d, secs / 3600,
-                 secs / 60 % 60, secs % 60);
 }
 
 int64_t cli_mono_us(void)

@@ -1,8 +1,8 @@
 /*
  * cli_util.h — helpers the `chore` subcommands share: exit codes, the
  * one-line error report, the table-driven flag parser, parsing of
- * integers (with range checks), durations (90s, 1h30m, 500ms) and RFC 3339
- * instants, opening a store and printing JSON; and the entry points of the
+ * integers (with range checks) and durations (90s, 1h30m, 500ms), opening
+ * a store and printing JSON; and the entry points of the
  * subcommands, which main.c dispatches to.
  */
 #ifndef CHORE_CLI_UTIL_H
@@ -120,22 +120,11 @@ bool cli_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);
  */
 bool cli_parse_duration_ms(const char *text, int64_t *out_ms);
 
-/*
- * Parse an RFC 3339 date-time ("2024-05-01T12:00:00Z",
- * "2024-05-01t12:00:00.250+02:00") into milliseconds since the Unix epoch.
- * Fractions finer than a millisecond are truncated. false on a bad one.
- */
-bool cli_parse_rfc3339_ms(const char *text, int64_t *out_ms);
-
 /* The clocks the commands read: monotonic (for durations) in seconds and
  * in microseconds, and real time in microseconds since the epoch. */
 double cli_mono_s(void);
 int64_t cli_mono_us(void);
 int64_t cli_real_us(void);
-
-/* Format an instant as RFC 3339 UTC ("2024-05-01T12:00:00Z", with ".250"
- * milliseconds when not whole seconds). buf should hold 32 bytes. */
-void cli_format_rfc3339_ms(int64_t ms, char *buf, size_t len);
 
 /*
  * Subcommands. Each takes the arguments after its own name (argv[0] is the

@@ -60,7 +60,7 @@ int cli_cmd_cron_next(int argc, char **argv)
     int64_t after = 0;
     if (from == NULL)
         after = cli_real_us() / 1000;
-    else if (!cli_parse_rfc3339_ms(from, &after))
+    else if (chore_time_parse(from, &after) != CHORE_OK)
         return cli_error(CLI_USAGE, "cron next: invalid --from '%s' (RFC 3339 expected)", from);
     char err[256];
     chore_cron *cron = NULL;
@@ -84,7 +84,7 @@ int cli_cmd_cron_next(int argc, char **argv)
             break;
         }
         char buf[40];
-        cli_format_rfc3339_ms(next, buf, sizeof buf);
+        chore_time_format(next, buf, sizeof buf);
         puts(buf);
         after = next;
     }

@@ -35,7 +35,7 @@ bool cli_json_instant(json_t *o, const char *key, int64_t *ms)
     *ms = 0;
     if (json_is_null(v))
         return true;
-    return json_is_string(v) && cli_parse_rfc3339_ms(json_string_value(v), ms);
+    return json_is_string(v) && chore_time_parse(json_string_value(v), ms) == CHORE_OK;
 }
 
 bool cli_json_text(json_t *o, const char *key, bool nullable, char **out)

@@ -205,7 +205,7 @@ static void table_instant(int64_t ms, const char *none, char *buf, size_t len)
     if (ms == 0)
         snprintf(buf, len, "%s", none);
     else
-        cli_format_rfc3339_ms(ms, buf, len);
+        chore_time_format(ms, buf, len);
 }
 
 /* Longer of w and the length of s. */

@@ -2,8 +2,8 @@
  * http_util.c — the HTTP API's common pieces: JSON and error responses,
  * the table-driven reader of request bodies (types, ranges, unknown
  * fields), job names, query and path parameters, instants and payloads.
- * Durations and RFC 3339 instants are parsed by the CLI's helpers
- * (cli_util.c), so the binary has one parser of each.
+ * Durations are parsed by the CLI's helper (cli_util.c) and RFC 3339
+ * instants by the library's, so the binary has one parser of each.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -187,7 +187,7 @@ static bool read_field(http_resp *rs, const http_field *f, json_t *v)
                    f->name);
         return false;
     case HF_INSTANT:
-        if (json_is_string(v) && cli_parse_rfc3339_ms(json_string_value(v), f->dest))
+        if (json_is_string(v) && chore_time_parse(json_string_value(v), f->dest) == CHORE_OK)
             return true;
         http_error(rs, 400, "bad_request",
                    "%s: must be an RFC 3339 instant like \"2026-11-22T10:00:00Z\"", f->name);
@@ -279,11 +279,9 @@ json_t *http_instant(int64_t ms)
 {
     if (ms == 0)
         return json_null();
-    char buf[40];
-    cli_format_rfc3339_ms(ms, buf, sizeof buf);
-    /* the contract is milliseconds always: the CLI's format drops ".000" */
-    size_t len = strlen(buf);
-    if (len == 20 && buf[19] == 'Z')
+    char buf[CHORE_TIME_TEXT_MAX];
+    /* the contract is milliseconds always: chore_time_format drops ".000" */
+    if (chore_time_format(ms, buf, sizeof buf) == 20)
         memcpy(buf + 19, ".000Z", 6);
     return json_string(buf);
 }

@@ -1,371 +1,22 @@
-/* test_log_metrics.c — structured logs (through a log_fn callback and on
- * stderr: levels, logfmt escaping, components, one line per call) and the
- * metrics (jobs run on a manual clock, the Prometheus text parsed back with
- * a small parser and checked). */
+/* test_metrics.c — the metrics: jobs run on a manual clock, the Prometheus
+ * text parsed back with a small parser and checked; loops' metrics and
+ * logs; the registry under threads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "log_capture.h"
 #include "rt_fixture.h"
 #include "runtime/metrics.h"
 #include "runtime/runtime.h"
-#include "test_util.h"
-
-/* ------------------------------------------------------------ logfmt */
-
-enum { MAX_LINES = 64, MAX_PAIRS = 16 };
-
-/* Lines a log_fn received. */
-typedef struct captured {
-    pthread_mutex_t mu;
-    int n;
-    char *lines[MAX_LINES];
-    char *components[MAX_LINES];
-    chore_log_level levels[MAX_LINES];
-} captured;
-
-static void capture_fn(void *ud, chore_log_level level, const char *component, const char *line)
-{
-    captured *cap = ud;
-    pthread_mutex_lock(&cap->mu);
-    if (cap->n < MAX_LINES) {
-        cap->lines[cap->n] = strdup(line);
-        cap->components[cap->n] = strdup(component);
-        cap->levels[cap->n] = level;
-        cap->n++;
-    }
-    pthread_mutex_unlock(&cap->mu);
-}
-
-static void captured_init(captured *cap)
-{
-    memset(cap, 0, sizeof *cap);
-    pthread_mutex_init(&cap->mu, NULL);
-}
-
-static void captured_free(captured *cap)
-{
-    for (int i = 0; i < cap->n; i++) {
-        free(cap->lines[i]);
-        free(cap->components[i]);
-    }
-    pthread_mutex_destroy(&cap->mu);
-}
-
-/* One parsed line: keys and (unescaped) values, in order. */
-typedef struct logfmt {
-    int n;
-    char key[MAX_PAIRS][32];
-    char value[MAX_PAIRS][4200];
-    bool quoted[MAX_PAIRS];
-} logfmt;
-
-/* Parse `key=value key="esc\"aped" ...`; false when malformed. */
-static bool parse_logfmt(const char *s, logfmt *out)
-{
-    out->n = 0;
-    while (*s != '\0') {
-        if (out->n == MAX_PAIRS)
-            return false;
-        int i = out->n;
-        size_t k = 0;
-        while (*s != '=' && *s != ' ' && *s != '\0' && k < sizeof out->key[i] - 1)
-            out->key[i][k++] = *s++;
-        out->key[i][k] = '\0';
-        if (k == 0 || *s != '=')
-            return false;
-        s++;
-        size_t v = 0;
-        out->quoted[i] = *s == '"';
-        if (out->quoted[i]) {
-            s++;
-            while (*s != '"') {
-                if (*s == '\0' || (unsigned char)*s < 0x20)
-                    return false;
-                char ch = *s++;
-                if (ch == '\\') {
-                    char e = *s++;
-                    if (e == 'n')
-                        ch = '\n';
-                    else if (e == 't')
-                        ch = '\t';
-                    else if (e == 'r')
-                        ch = '\r';
-                    else if (e == '"' || e == '\\')
-                        ch = e;
-                    else if (e == 'u' && strncmp(s, "00", 2) == 0) {
-                        unsigned code = 0;
-                        if (sscanf(s + 2, "%2x", &code) != 1)
-                            return false;
-                        ch = (char)code;
-                        s += 4;
-                    } else
-                        return false;
-                }
-                if (v < sizeof out->value[i] - 1)
-                    out->value[i][v++] = ch;
-            }
-            s++;
-        } else {
-            while (*s != ' ' && *s != '\0') {
-                if (*s == '"' || *s == '=' || *s == '\\')
-                    return false;
-                out->value[i][v++] = *s++;
-            }
-        }
-        out->value[i][v] = '\0';
-        out->n++;
-        if (*s == ' ')
-            s++;
-        else if (*s != '\0')
-            return false;
-    }
-    return true;
-}
-
-/* time=YYYY-MM-DDTHH:MM:SS.mmmZ level=... component=... msg="..." first. */
-static void assert_header(const logfmt *l, const char *level, const char *component)
-{
-    assert_true(l->n >= 4);
-    assert_string_equal(l->key[0], "time");
-    const char *t = l->value[0];
-    assert_int_equal(strlen(t), 24);
-    const char *shape = "dddd-dd-ddTdd:dd:dd.dddZ";
-    for (int i = 0; i < 24; i++) {
-        if (shape[i] == 'd')
-            assert_true(t[i] >= '0' && t[i] <= '9');
-        else
-            assert_int_equal(t[i], shape[i]);
-    }
-    assert_string_equal(l->key[1], "level");
-    assert_string_equal(l->value[1], level);
-    assert_string_equal(l->key[2], "component");
-    assert_string_equal(l->value[2], component);
-    assert_string_equal(l->key[3], "msg");
-    assert_true(l->quoted[3]);
-}
-
-static chore *open_logging(fixture *f, captured *cap, chore_log_level level)
-{
-    chore_config cfg = {.log_level = level, .log_fn = capture_fn, .log_ud = cap};
-    fixture_open(f, &cfg);
-    return f->c;
-}
-
-static void log_levels_filter(void **state)
-{
-    (void)state;
-    static const struct {
-        chore_log_level cfg;
-        const char *seen; /* the levels that pass, of debug info warn error */
-    } cases[] = {
-        {CHORE_LOG_DEBUG, "diwe"}, {CHORE_LOG_INFO, "iwe"}, {CHORE_LOG_WARN, "we"},
-        {CHORE_LOG_ERROR, "e"},    {CHORE_LOG_OFF, ""},
-    };
-    static const chore_log_level order[] = {CHORE_LOG_DEBUG, CHORE_LOG_INFO, CHORE_LOG_WARN,
-                                            CHORE_LOG_ERROR};
-    static const char *names[] = {"debug", "info", "warn", "error"};
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        captured cap;
-        captured_init(&cap);
-        fixture f;
-        chore *c = open_logging(&f, &cap, cases[k].cfg);
-        for (int i = 0; i < 4; i++) {
-            rt_log(c, order[i], "levels", "a %s line", names[i]);
-            bool passes = strchr(cases[k].seen, names[i][0]) != NULL;
-            assert_int_equal(rt_log_enabled(c, order[i]), passes);
-        }
-        rt_log(c, CHORE_LOG_OFF, "levels", "never");
-        assert_int_equal(cap.n, (int)strlen(cases[k].seen));
-        for (int i = 0; i < cap.n; i++) {
-            logfmt l;
-            assert_true(parse_logfmt(cap.lines[i], &l));
-            const char *want = NULL;
-            for (int j = 0; j < 4; j++)
-                if (names[j][0] == cases[k].seen[i])
-                    want = names[j];
-            assert_header(&l, want, "levels");
-            assert_int_equal(cap.levels[i], order[strchr("diwe", want[0]) - "diwe"]);
-            char msg[32];
-            snprintf(msg, sizeof msg, "a %s line", want);
-            assert_string_equal(l.value[3], msg);
-        }
-        fixture_close(&f);
-        captured_free(&cap);
-    }
-    /* An unknown level is refused. */
-    chore *c = NULL;
-    chore_config bad = {.log_level = (chore_log_level)7, .store = "sqlite::memory:"};
-    assert_int_equal(chore_open(&c, &bad), CHORE_EINVAL);
-}
-
-static void log_escaping_and_fields(void **state)
-{
-    (void)state;
-    captured cap;
-    captured_init(&cap);
-    fixture f;
-    chore *c = open_logging(&f, &cap, CHORE_LOG_DEBUG);
-    rt_log(c, CHORE_LOG_WARN, "my_loop", "said \"%s\" \\ then\nleft\ttab %d", "hi", 3);
-    rt_log_kv(c, CHORE_LOG_ERROR, "chore.rescuer", "fields", "plain", "abc", "spaced", "two words",
-              "eq", "a=b", "empty", "", "quote", "say \"x\"", "slash", "c:\\d", "nl", "1\n2",
-              "ctl", "\x01", "utf8", "h\xc3\xa9", "null", (const char *)NULL, NULL);
-    assert_int_equal(cap.n, 2);
-    for (int i = 0; i < 2; i++)
-        assert_null(strchr(cap.lines[i], '\n'));
-    assert_string_equal(cap.components[0], "my_loop");
-    assert_string_equal(cap.components[1], "chore.rescuer");
-    assert_int_equal(cap.levels[0], CHORE_LOG_WARN);
-    assert_int_equal(cap.levels[1], CHORE_LOG_ERROR);
-
-    logfmt l;
-    assert_true(parse_logfmt(cap.lines[0], &l));
-    assert_header(&l, "warn", "my_loop");
-    assert_int_equal(l.n, 4);
-    assert_string_equal(l.value[3], "said \"hi\" \\ then\nleft\ttab 3");
-    assert_non_null(strstr(cap.lines[0], "msg=\"said \\\"hi\\\" \\\\ then\\nleft\\ttab 3\""));
-
-    assert_true(parse_logfmt(cap.lines[1], &l));
-    assert_header(&l, "error", "chore.rescuer");
-    static const char *want[][3] = {
-        /* key, value, how it is written */
-        {"plain", "abc", "plain=abc"},
-        {"spaced", "two words", "spaced=\"two words\""},
-        {"eq", "a=b", "eq=\"a=b\""},
-        {"empty", "", "empty=\"\""},
-        {"quote", "say \"x\"", "quote=\"say \\\"x\\\"\""},
-        {"slash", "c:\\d", "slash=\"c:\\\\d\""},
-        {"nl", "1\n2", "nl=\"1\\n2\""},
-        {"ctl", "\x01", "ctl=\"\\u0001\""},
-        {"utf8", "h\xc3\xa9", "utf8=h\xc3\xa9"},
-        {"null", "", "null=\"\""},
-    };
-    assert_int_equal(l.n, 4 + (int)(sizeof want / sizeof want[0]));
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        assert_string_equal(l.key[4 + i], want[i][0]);
-        assert_string_equal(l.value[4 + i], want[i][1]);
-        assert_non_null(strstr(cap.lines[1], want[i][2]));
-    }
-    fixture_close(&f);
-    captured_free(&cap);
-}
-
-static void log_long_lines_are_cut(void **state)
-{
-    (void)state;
-    captured cap;
-    captured_init(&cap);
-    fixture f;
-    chore *c = open_logging(&f, &cap, CHORE_LOG_INFO);
-    char *big = malloc(20000);
-    assert_non_null(big);
-    for (int i = 0; i < 19999; i++)
-        big[i] = i % 7 == 0 ? '"' : 'x';
-    big[19999] = '\0';
-    rt_log_kv(c, CHORE_LOG_INFO, "big", "a long field", "a", big, "b", big, NULL);
-    rt_log(c, CHORE_LOG_INFO, "big", "%s", big);
-    free(big);
-    assert_int_equal(cap.n, 2);
-    for (int i = 0; i < 2; i++) {
-        assert_true(strlen(cap.lines[i]) <= 4096);
-        logfmt l;
-        assert_true(parse_logfmt(cap.lines[i], &l));
-        assert_header(&l, "info", "big");
-    }
-    assert_non_null(strstr(cap.lines[0], "...\""));
-    fixture_close(&f);
-    captured_free(&cap);
-}
-
-static void log_open_failure_reaches_log_fn(void **state)
-{
-    (void)state;
-    captured cap;
-    captured_init(&cap);
-    chore_config cfg = {.store = "sqlite:/nonexistent-dir/x/y.db", .log_fn = capture_fn,
-                        .log_ud = &cap};
-    chore *c = NULL;
-    assert_int_not_equal(chore_open(&c, &cfg), CHORE_OK);
-    assert_null(c);
-    assert_int_equal(cap.n, 1);
-    logfmt l;
-    assert_true(parse_logfmt(cap.lines[0], &l));
-    assert_header(&l, "error", "store");
-    assert_string_equal(cap.components[0], "store");
-    assert_int_equal(cap.levels[0], CHORE_LOG_ERROR);
-    captured_free(&cap);
-    /* With the level off, nothing. */
-    captured_init(&cap);
-    cfg.log_level = CHORE_LOG_OFF;
-    assert_int_not_equal(chore_open(&c, &cfg), CHORE_OK);
-    assert_int_equal(cap.n, 0);
-    captured_free(&cap);
-}
-
-enum { STDERR_THREADS = 8, STDERR_LINES = 300 };
-
-static void *log_to_stderr(void *arg)
-{
-    chore *c = arg;
-    for (int i = 0; i < STDERR_LINES; i++)
-        rt_log_kv(c, CHORE_LOG_INFO, "threads", "a line from a thread with some words in it",
-                  "padding", "0123456789012345678901234567890123456789012345678901234567890123",
-                  NULL);
-    return NULL;
-}
-
-/* Without a log_fn, lines go to stderr whole, one per call, even from many threads. */
-static void log_stderr_lines_do_not_interleave(void **state)
-{
-    (void)state;
-    fixture f;
-    fixture_open(&f, NULL);
-    char path[700];
-    test_db_path(path, sizeof path, "stderr");
-    int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    assert_true(saved >= 0);
-    assert_true(dup2(fd, STDERR_FILENO) >= 0);
-    pthread_t threads[STDERR_THREADS];
-    for (int i = 0; i < STDERR_THREADS; i++)
-        pthread_create(&threads[i], NULL, log_to_stderr, f.c);
-    for (int i = 0; i < STDERR_THREADS; i++)
-        pthread_join(threads[i], NULL);
-    rt_log(f.c, CHORE_LOG_DEBUG, "threads", "dropped: below the default level");
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    FILE *in = fdopen(fd, "r");
-    assert_non_null(in);
-    rewind(in);
-    char line[8192];
-    int n = 0;
-    while (fgets(line, sizeof line, in) != NULL) {
-        size_t len = strlen(line);
-        assert_true(len > 0 && line[len - 1] == '\n');
-        line[len - 1] = '\0';
-        logfmt l;
-        assert_true(parse_logfmt(line, &l));
-        assert_header(&l, "info", "threads");
-        assert_int_equal(l.n, 5);
-        n++;
-    }
-    fclose(in);
-    unlink(path);
-    assert_int_equal(n, STDERR_THREADS * STDERR_LINES);
-    fixture_close(&f);
-}
 
 /* ------------------------------------------------------------ Prometheus */
 
@@ -550,8 +201,6 @@ static double value_of(const exposition *e, const char *metric, const char *labe
     return -1;
 }
 
-/* Check every histogram: buckets of one series in increasing le, cumulative,
- * ending with +Inf equal to _count; returns how many series. */
 static int check_histograms(const exposition *e, const char *metric)
 {
     char bucket[128], count[128];
@@ -848,7 +497,7 @@ static void metrics_and_logs_of_loops(void **state)
         logfmt l;
         assert_true(parse_logfmt(cap.lines[i], &l));
         if (strcmp(cap.components[i], "my_tick") == 0) {
-            assert_header(&l, "warn", "my_tick");
+            assert_log_header(&l, "warn", "my_tick");
             for (int k = 3; k < l.n; k++) /* in the message or in a field */
                 seen = seen || strstr(l.value[k], "first tick \"fails\"") != NULL;
         }
@@ -906,11 +555,6 @@ static void registry_counts_under_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(log_levels_filter),
-        cmocka_unit_test(log_escaping_and_fields),
-        cmocka_unit_test(log_long_lines_are_cut),
-        cmocka_unit_test(log_open_failure_reaches_log_fn),
-        cmocka_unit_test(log_stderr_lines_do_not_interleave),
         cmocka_unit_test(metrics_after_jobs),
         cmocka_unit_test(metrics_fail_from_outside),
         cmocka_unit_test(metrics_and_logs_of_loops),

@@ -169,7 +169,7 @@ void chore_close(chore *c);
  * Meant for tests and for programs that drain before exiting.
  */
 int chore_wait_idle(chore *c, int64_t timeout_ms);
-/* The instance's current time (its clock's). */
+/* The instance's current time (its clock's); 0 for NULL. */
 int64_t chore_now(const chore *c);
 
 /* ---------------------------------------------------------------- handlers */
@@ -192,7 +192,8 @@ int chore_job_attempt(const chore_job *job);         /* 1 on the first attempt *
 int64_t chore_job_token(const chore_job *job);       /* fencing token, for chore_job_done/fail */
 /* Record why this attempt failed (copied); shown in the job's attempts. */
 int chore_job_set_error(chore_job *job, const char *message);
-/* Set the delay for a CHORE_SNOOZE return; returns CHORE_SNOOZE. */
+/* Set the delay for a CHORE_SNOOZE return (one past CHORE_TIME_MAX_MS
+ * waits until then); returns CHORE_SNOOZE. */
 int chore_job_snooze(chore_job *job, int64_t delay_ms);
 /* Keep result_json (copied) with the job when this attempt completes (the
  * handler returns CHORE_OK); a later call replaces it. CHORE_EJSON when it
@@ -239,6 +240,7 @@ int chore_job_fail(chore *c, int64_t id, int64_t token, const char *error);
 typedef struct chore_enqueue_opts {
     int64_t run_at_ms;      /* instant to run at; 0 = now (or after delay_ms) */
     int64_t delay_ms;       /* run this long from now; used when run_at_ms is 0 */
+    /* (a run time past CHORE_TIME_MAX_MS, given or from the delay, is CHORE_EINVAL) */
     const char *queue;      /* default "default" */
     int priority;           /* smaller runs first; default 0 */
     int max_attempts;       /* 0 = retry forever */
@@ -385,13 +387,15 @@ typedef struct chore_fetch_opts {
  * started: on an instance not running it claims once and returns. When
  * the wait ends without jobs, or chore_stop ends it, *n is 0 and the
  * result CHORE_OK. Do not call chore_close while a fetch is in progress.
- * CHORE_EINVAL for max outside 0..1000, a negative lease_ms or wait_ms, a
- * bad name or queue, or a count without its list.
+ * CHORE_EINVAL for max outside 0..1000, a negative wait_ms, a lease_ms
+ * outside 0..CHORE_TIME_MAX_MS, a bad name or queue, or a count without
+ * its list.
  */
 int chore_fetch(chore *c, const chore_fetch_opts *opts, chore_fetched **out, size_t *n);
 void chore_fetched_free(chore_fetched *jobs, size_t n);
-/* Extend a fetched job's lease to now + lease_ms (0 = the instance's lease_ms);
- * *lease_until_ms (may be NULL) is the new end. Only a running job's. */
+/* Extend a fetched job's lease to now + lease_ms (0 = the instance's lease_ms;
+ * CHORE_EINVAL outside 0..CHORE_TIME_MAX_MS); *lease_until_ms (may be
+ * NULL) is the new end. Only a running job's. */
 int chore_job_heartbeat(chore *c, int64_t id, int64_t token, int64_t lease_ms,
                         int64_t *lease_until_ms);
 /* Complete a running or deferred job; result_json (NULL = none) is kept
@@ -409,7 +413,8 @@ typedef struct chore_fail_opts {
 /* Fail a running or deferred job (opts NULL = defaults): retried with the
  * backoff of this process's handler for the name (else the default
  * policy) or after retry_in_ms, or discarded; a job out of attempts is
- * discarded either way. */
+ * discarded either way. CHORE_EINVAL (nothing changed) for a negative
+ * retry_in_ms, or one that ends past CHORE_TIME_MAX_MS. */
 int chore_job_fail_with(chore *c, int64_t id, int64_t token, const chore_fail_opts *opts);
 
 /* Jobs of one name in each state. */
@@ -638,6 +643,10 @@ void chore_cron_free(chore_cron *cron);
 
 /* chore_time_format's text always fits in this many bytes. */
 #define CHORE_TIME_TEXT_MAX 32
+
+/* The last instant a job may be stored to run at, 9999-12-31T23:59:59.999Z
+ * in milliseconds since the Unix epoch; also the longest lease. */
+#define CHORE_TIME_MAX_MS 253402300799999LL
 
 /*
  * Parse an RFC 3339 date-time, e.g. "2024-05-01T12:00:00Z" or

@@ -56,6 +56,13 @@ static void test_bad_usage(void **state)
     assert_int_equal(cli_run(out, "enqueue", "a.job", "--at", "2030-02-30T00:00:00Z", "--store",
                              store, NULL),
                      2);
+    /* past the year 9999; the first overflowed the run time once */
+    assert_int_equal(cli_run(out, "enqueue", "a.job", "--in", "106751991167d", "--store", store,
+                             NULL),
+                     2);
+    assert_int_equal(cli_run(out, "enqueue", "a.job", "--at", "9999-12-31T23:59:59-05:00",
+                             "--store", store, NULL),
+                     2);
     assert_int_equal(cli_run(out, "enqueue", "a.job", "--at", "2030-01-01T00:00:00Z", "--in", "1s",
                              "--store", store, NULL),
                      2);

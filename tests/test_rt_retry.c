@@ -195,6 +195,100 @@ static void discard_and_snooze(void **state)
     probe_destroy(&snooze);
 }
 
+/* Run times end with year 9999 (CHORE_TIME_MAX_MS): a later one, given or
+ * reached by a delay, is refused and stores nothing; nothing overflows,
+ * however long the delay, lease or timeout (UBSan would stop the test). */
+static void run_times_past_year_9999_are_refused(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, NULL);
+    const int64_t now = chore_now(f.c);
+    int64_t id = 0, ids[2];
+    const chore_enqueue_opts bad[] = {
+        {.run_at_ms = CHORE_TIME_MAX_MS + 1},
+        {.run_at_ms = INT64_MAX},
+        {.delay_ms = CHORE_TIME_MAX_MS - now + 1},
+        {.delay_ms = INT64_MAX},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(chore_enqueue(f.c, "x", NULL, &bad[i], &id), CHORE_EINVAL);
+    chore_job_spec specs[2] = {{.name = "x"}, {.name = "x", .opts = {.delay_ms = INT64_MAX}}};
+    assert_int_equal(chore_enqueue_bulk(f.c, specs, 2, ids, NULL), CHORE_EINVAL);
+    int64_t counts[CHORE_STATE_COUNT];
+    assert_int_equal(chore_count_by_state(f.c, counts), CHORE_OK);
+    for (int s = 0; s < CHORE_STATE_COUNT; s++)
+        assert_int_equal(counts[s], 0);
+
+    /* the last instant itself is fine, given or by delay */
+    chore_enqueue_opts last = {.run_at_ms = CHORE_TIME_MAX_MS};
+    assert_int_equal(chore_enqueue(f.c, "x", NULL, &last, &id), CHORE_OK);
+    chore_job_info *info = get(&f, id);
+    assert_int_equal(info->run_at_ms, CHORE_TIME_MAX_MS);
+    chore_job_info_free(info);
+    last = (chore_enqueue_opts){.delay_ms = CHORE_TIME_MAX_MS - now};
+    assert_int_equal(chore_enqueue(f.c, "x", NULL, &last, &id), CHORE_OK);
+    info = get(&f, id);
+    assert_int_equal(info->run_at_ms, CHORE_TIME_MAX_MS);
+    chore_job_info_free(info);
+
+    /* a job with no end to its timeout is fetched, leased and retried */
+    chore_enqueue_opts forever = {.timeout_ms = INT64_MAX};
+    assert_int_equal(chore_enqueue(f.c, "y", NULL, &forever, &id), CHORE_OK);
+    const char *names[] = {"y"};
+    chore_fetch_opts too_long = {.names = names, .n_names = 1, .lease_ms = CHORE_TIME_MAX_MS + 1};
+    chore_fetched *jobs = NULL;
+    size_t n = 0;
+    assert_int_equal(chore_fetch(f.c, &too_long, &jobs, &n), CHORE_EINVAL);
+    chore_fetch_opts longest = {.names = names, .n_names = 1, .lease_ms = CHORE_TIME_MAX_MS - now};
+    assert_int_equal(chore_fetch(f.c, &longest, &jobs, &n), CHORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(jobs[0].lease_until_ms, CHORE_TIME_MAX_MS);
+    int64_t token = jobs[0].token;
+    chore_fetched_free(jobs, n);
+    assert_int_equal(chore_job_heartbeat(f.c, id, token, CHORE_TIME_MAX_MS + 1, NULL), CHORE_EINVAL);
+    chore_fail_opts never = {.retry_in_ms = INT64_MAX};
+    assert_int_equal(chore_job_fail_with(f.c, id, token, &never), CHORE_EINVAL);
+    info = get(&f, id);
+    assert_int_equal(info->state, CHORE_RUNNING); /* unchanged */
+    assert_int_equal(info->n_errors, 0);
+    chore_job_info_free(info);
+    chore_fail_opts latest = {.retry_in_ms = CHORE_TIME_MAX_MS - now};
+    assert_int_equal(chore_job_fail_with(f.c, id, token, &latest), CHORE_OK);
+    info = get(&f, id);
+    assert_int_equal(info->state, CHORE_SCHEDULED);
+    assert_int_equal(info->run_at_ms, CHORE_TIME_MAX_MS);
+    chore_job_info_free(info);
+    fixture_close(&f);
+}
+
+/* A snooze for longer than there is time left waits until CHORE_TIME_MAX_MS;
+ * a timeout with no end lets the handler run. */
+static void endless_snoozes_and_timeouts_do_not_overflow(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, NULL);
+    probe snooze;
+    probe_init(&snooze, CHORE_OK);
+    snooze.script[0] = CHORE_SNOOZE;
+    snooze.n_script = 1;
+    snooze.snooze_ms = INT64_MAX;
+    assert_int_equal(chore_handle(f.c, "s", probe_handler, &snooze, NULL), CHORE_OK);
+    assert_int_equal(chore_start(f.c), CHORE_OK);
+    chore_enqueue_opts forever = {.timeout_ms = INT64_MAX};
+    int64_t s;
+    assert_int_equal(chore_enqueue(f.c, "s", NULL, &forever, &s), CHORE_OK);
+    fixture_idle(&f);
+    assert_int_equal(probe_calls(&snooze), 1);
+    chore_job_info *info = get(&f, s);
+    assert_int_equal(info->state, CHORE_SCHEDULED);
+    assert_int_equal(info->run_at_ms, CHORE_TIME_MAX_MS);
+    chore_job_info_free(info);
+    fixture_close(&f);
+    probe_destroy(&snooze);
+}
+
 static void scheduled_jobs_wait_for_their_time(void **state)
 {
     (void)state;
@@ -310,6 +404,8 @@ int main(void)
         cmocka_unit_test(scheduled_jobs_wait_for_their_time),
         cmocka_unit_test(unique_keys_hold_while_not_final),
         cmocka_unit_test(bad_input_is_refused_and_stores_nothing),
+        cmocka_unit_test(run_times_past_year_9999_are_refused),
+        cmocka_unit_test(endless_snoozes_and_timeouts_do_not_overflow),
         cmocka_unit_test(bulk_enqueue_is_one_transaction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "api/validate.h"
+#include "pure/instant.h"
 #include "runtime/runtime.h"
 
 enum {
@@ -161,7 +162,8 @@ static bool wait_for_jobs(chore *c, fetch_wait *w)
 /* Check opts and turn them into a claim request. */
 static int prepare(const chore *c, const chore_fetch_opts *o, store_claim_req *req)
 {
-    if (o->max < 0 || o->max > FETCH_MAX || o->lease_ms < 0 || o->wait_ms < 0 ||
+    if (o->max < 0 || o->max > FETCH_MAX || o->lease_ms < 0 || o->lease_ms > CHORE_TIME_MAX_MS ||
+        o->wait_ms < 0 ||
         !valid_filter(o->names, o->n_names) || !valid_filter(o->queues, o->n_queues))
         return CHORE_EINVAL;
     *req = (store_claim_req){
@@ -192,8 +194,7 @@ int chore_fetch(chore *c, const chore_fetch_opts *opts, chore_fetched **out, siz
     if (rc != CHORE_OK)
         return rc;
     int64_t start = real_now_ms();
-    fetch_wait w = {.real_deadline = opts->wait_ms > INT64_MAX - start ? INT64_MAX
-                                                                       : start + opts->wait_ms};
+    fetch_wait w = {.real_deadline = instant_add(start, opts->wait_ms)};
     for (;;) {
         /* Read before the claim: a commit after this read, even one racing
          * the claim, shows as a changed counter. */

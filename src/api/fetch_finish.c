@@ -7,6 +7,7 @@
  * (group_commit.c). */
 #include <stdlib.h>
 
+#include "pure/instant.h"
 #include "runtime/metrics.h"
 #include "runtime/runtime.h"
 
@@ -86,7 +87,7 @@ static int finish_now(chore *c, store_outcome o)
 int chore_job_heartbeat(chore *c, int64_t id, int64_t token, int64_t lease_ms,
                         int64_t *lease_until_ms)
 {
-    if (c == NULL || id <= 0 || lease_ms < 0)
+    if (c == NULL || id <= 0 || lease_ms < 0 || lease_ms > CHORE_TIME_MAX_MS)
         return CHORE_EINVAL;
     if (lease_ms == 0)
         lease_ms = c->cfg.lease_ms;
@@ -128,9 +129,8 @@ int chore_job_complete(chore *c, int64_t id, int64_t token, const char *result_j
  * policy when this process has none). The job's max_attempts wins over
  * retry_in_ms: a job out of attempts is discarded. */
 static store_outcome failure_outcome(chore *c, const chore_job_info *info, int64_t token,
-                                     const chore_fail_opts *opts)
+                                     const chore_fail_opts *opts, int64_t now)
 {
-    int64_t now = chore_clock_now(c->clock);
     if (opts->discard)
         return (store_outcome){.id = info->id, .token = token, .kind = STORE_DISCARD};
     pthread_mutex_lock(&c->mu);
@@ -144,7 +144,7 @@ static store_outcome failure_outcome(chore *c, const chore_job_info *info, int64
                                          info->max_attempts, now);
     pthread_mutex_unlock(&c->mu);
     if (o.kind == STORE_RETRY && opts->retry_in_ms > 0)
-        o.run_at_ms = now + opts->retry_in_ms;
+        o.run_at_ms = now + opts->retry_in_ms; /* checked by the caller */
     return o;
 }
 
@@ -155,6 +155,9 @@ int chore_job_fail_with(chore *c, int64_t id, int64_t token, const chore_fail_op
         opts = &defaults;
     if (c == NULL || id <= 0 || opts->retry_in_ms < 0)
         return CHORE_EINVAL;
+    int64_t now = chore_clock_now(c->clock), retry_at;
+    if (!instant_storable(now, opts->retry_in_ms, &retry_at))
+        return CHORE_EINVAL;
     /* The attempt number decides the backoff and whether attempts are
      * used up. If the job moves on between this read and the write, the
      * token no longer matches and the write changes nothing. */
@@ -162,7 +165,7 @@ int chore_job_fail_with(chore *c, int64_t id, int64_t token, const chore_fail_op
     int rc = c->ops->get(c->st, id, &info);
     if (rc != CHORE_OK)
         return rc;
-    store_outcome o = failure_outcome(c, info, token, opts);
+    store_outcome o = failure_outcome(c, info, token, opts, now);
     o.error = opts->error != NULL ? opts->error : "failed";
     rc = finish_now(c, o);
     if (rc == CHORE_OK)

@@ -196,7 +196,7 @@ int chore_stop(chore *c, int64_t grace_ms)
 
 int64_t chore_now(const chore *c)
 {
-    return chore_clock_now(c->clock);
+    return c != NULL ? chore_clock_now(c->clock) : 0;
 }
 
 int chore_handle(chore *c, const char *name, chore_handler_fn fn, void *ud,

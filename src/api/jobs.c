@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/validate.h"
+#include "pure/instant.h"
 #include "pure/json_check.h"
 #include "runtime/metrics.h"
 #include "runtime/runtime.h"
@@ -24,7 +25,8 @@ static int prepare_job(chore *c, const char *name, const char *payload,
         return CHORE_EINVAL;
     if (o->queue != NULL && !valid_identifier(o->queue))
         return CHORE_EINVAL;
-    if (o->run_at_ms < 0 || o->delay_ms < 0 || o->max_attempts < 0 || o->timeout_ms < 0)
+    if (o->run_at_ms < 0 || o->run_at_ms > CHORE_TIME_MAX_MS || o->delay_ms < 0 ||
+        o->max_attempts < 0 || o->timeout_ms < 0)
         return CHORE_EINVAL;
     if (o->unique_key != NULL &&
         (o->unique_key[0] == '\0' || strlen(o->unique_key) > MAX_UNIQUE_KEY_BYTES))
@@ -34,7 +36,9 @@ static int prepare_job(chore *c, const char *name, const char *payload,
     int rc = json_check(payload);
     if (rc != CHORE_OK)
         return rc;
-    int64_t now = chore_clock_now(c->clock);
+    int64_t run_at = o->run_at_ms;
+    if (run_at == 0 && !instant_storable(chore_clock_now(c->clock), o->delay_ms, &run_at))
+        return CHORE_EINVAL;
     *out = (store_new_job){
         .name = name,
         .payload = payload,
@@ -42,7 +46,7 @@ static int prepare_job(chore *c, const char *name, const char *payload,
         .unique_key = o->unique_key,
         .priority = o->priority,
         .max_attempts = o->max_attempts,
-        .run_at_ms = o->run_at_ms > 0 ? o->run_at_ms : now + o->delay_ms,
+        .run_at_ms = run_at,
         .timeout_ms = o->timeout_ms,
     };
     return CHORE_OK;

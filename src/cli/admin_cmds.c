@@ -84,11 +84,15 @@ int cli_cmd_enqueue(int argc, char **argv)
     if (at != NULL && in != NULL)
         return cli_error(CLI_USAGE, "enqueue: give --at or --in, not both");
     if (at != NULL) {
-        if (chore_time_parse(at, &opts.run_at_ms) != CHORE_OK || opts.run_at_ms <= 0)
-            return cli_error(CLI_USAGE, "--at: not an RFC 3339 instant after 1970: '%s'", at);
+        if (chore_time_parse(at, &opts.run_at_ms) != CHORE_OK || opts.run_at_ms <= 0 ||
+            opts.run_at_ms > CHORE_TIME_MAX_MS)
+            return cli_error(CLI_USAGE, "--at: not an RFC 3339 instant from 1970 to 9999: '%s'",
+                             at);
     }
     if (in != NULL && !cli_parse_duration_ms(in, &opts.delay_ms))
         return cli_error(CLI_USAGE, "--in: not a duration like 90s, 1h30m or 500ms: '%s'", in);
+    if (opts.delay_ms > CHORE_TIME_MAX_MS - cli_real_us() / 1000)
+        return cli_error(CLI_USAGE, "--in: the job would run after the year 9999: '%s'", in);
     if (cli_target_check("enqueue", &t) != CLI_OK)
         return CLI_USAGE;
 

@@ -32,8 +32,9 @@ typedef struct job_req {
     bool has_queue, has_timeout, has_max_attempts;
 } job_req;
 
-/* Read a job's fields from obj into *j; false with a 400 on rs. */
-static bool read_job(http_resp *rs, json_t *obj, job_req *j)
+/* Read a job's fields from obj into *j; false with a 400 on rs. A run time
+ * is checked against c's clock. */
+static bool read_job(http_resp *rs, chore *c, json_t *obj, job_req *j)
 {
     memset(j, 0, sizeof *j);
     bool has_run_at = false, has_delay = false;
@@ -57,6 +58,11 @@ static bool read_job(http_resp *rs, json_t *obj, job_req *j)
     }
     if (has_run_at && j->run_at <= 0) {
         http_error(rs, 400, "bad_request", "run_at must be after 1970");
+        return false;
+    }
+    if (has_run_at ? j->run_at > CHORE_TIME_MAX_MS : j->delay > CHORE_TIME_MAX_MS - chore_now(c)) {
+        http_error(rs, 400, "bad_request", "%s: the job would run after the year 9999",
+                   has_run_at ? "run_at" : "delay");
         return false;
     }
     if (j->payload != NULL && (j->payload_text = http_dump(j->payload)) == NULL) {
@@ -120,7 +126,7 @@ static void reply_with(http_resp *rs, int rc, int64_t id, const char *state)
 void http_jobs_enqueue(http_req *rq, http_resp *rs)
 {
     job_req j;
-    if (!read_job(rs, rq->body, &j)) {
+    if (!read_job(rs, rq->c, rq->body, &j)) {
         free(j.payload_text);
         return;
     }
@@ -162,7 +168,7 @@ http_enqueue_ticket *http_enqueue_prepare(const http_req *rq, http_resp *rs)
         http_error(rs, 500, "internal", "out of memory");
         return NULL;
     }
-    if (!read_job(rs, rq->body, &t->j)) {
+    if (!read_job(rs, rq->c, rq->body, &t->j)) {
         free(t->j.payload_text);
         free(t);
         return NULL;
@@ -344,7 +350,7 @@ void http_jobs_bulk(http_req *rq, http_resp *rs)
         goto done;
     }
     for (; read < n; read++) {
-        if (!read_job(rs, json_array_get(list, read), &jobs[read])) {
+        if (!read_job(rs, rq->c, json_array_get(list, read), &jobs[read])) {
             free(jobs[read].payload_text);
             /* say which job was wrong, keeping the field's reason */
             json_t *err = json_object_get(rs->json, "error");

@@ -125,6 +125,10 @@ void http_worker_fail(http_req *rq, http_resp *rs)
     if (!http_param_id(rq, rs, &id) ||
         !http_read_fields(rs, rq->body, fields, sizeof fields / sizeof fields[0]))
         return;
+    if (o.retry_in_ms > CHORE_TIME_MAX_MS - chore_now(rq->c)) {
+        http_error(rs, 400, "bad_request", "retry_in: the job would run after the year 9999");
+        return;
+    }
     int rc = chore_job_fail_with(rq->c, id, token, &o);
     if (rc < 0) {
         http_chore_error(rs, rc, "fail");

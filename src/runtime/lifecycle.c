@@ -2,6 +2,7 @@
  * for it to go idle. */
 #include <stdlib.h>
 
+#include "pure/instant.h"
 #include "runtime/runtime.h"
 
 void rt_join_leftover_workers(chore *c)
@@ -172,7 +173,7 @@ int rt_sync(chore *c, int64_t timeout_ms)
 {
     pthread_mutex_lock(&c->mu);
     uint64_t target = c->passes + 2; /* the pass running now may have begun before */
-    int64_t deadline = real_now_ms() + timeout_ms;
+    int64_t deadline = instant_add(real_now_ms(), timeout_ms);
     bool settled = false;
     while (c->running && !(settled = c->passes >= target && rt_maintenance_settled(c)) &&
            real_now_ms() < deadline) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pure/instant.h"
 #include "runtime/loop.h"
 
 static int64_t sat_add(int64_t a, int64_t b)
@@ -313,7 +314,7 @@ void rt_loops_free(chore *c)
 int rt_loop_sync(chore_loop *l, int64_t timeout_ms)
 {
     pthread_mutex_lock(&l->mu);
-    int64_t deadline = real_now_ms() + timeout_ms;
+    int64_t deadline = instant_add(real_now_ms(), timeout_ms);
     while (l->has_thread && !l->exited && !l->waiting && real_now_ms() < deadline)
         real_wait(&l->done_cond, &l->mu, deadline);
     int rc = !l->has_thread || l->exited || l->waiting ? CHORE_OK : CHORE_ETIMEDOUT;

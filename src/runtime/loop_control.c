@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pure/instant.h"
 #include "runtime/loop.h"
 
 bool rt_loop_name_valid(const char *name, bool reserved_ok)
@@ -209,7 +210,7 @@ int rt_loop_restart(chore_loop *l)
     int rc = l->stopped ? CHORE_ESTOPPED : CHORE_OK;
     if (rc == CHORE_OK) {
         int64_t now = chore_clock_now(l->c->clock);
-        l->next_tick_ms = l->cfg.interval_ms > INT64_MAX - now ? INT64_MAX : now + l->cfg.interval_ms;
+        l->next_tick_ms = instant_add(now, l->cfg.interval_ms);
         poke(l);
     }
     pthread_mutex_unlock(&l->mu);

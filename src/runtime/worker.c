@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pure/instant.h"
 #include "pure/json_check.h"
 #include "runtime/metrics.h"
 #include "runtime/runtime.h"
@@ -148,11 +149,11 @@ static void record_result(chore *c, chore_job *job, int rc, double seconds)
         break;
     case CHORE_SNOOZE:
         o.kind = STORE_SNOOZE;
-        o.run_at_ms = now + job->snooze_ms;
+        o.run_at_ms = instant_capped(now, job->snooze_ms);
         break;
     case CHORE_DEFER:
         o.kind = STORE_SUSPEND;
-        o.run_at_ms = now + job->handler.defer_timeout_ms;
+        o.run_at_ms = instant_capped(now, job->handler.defer_timeout_ms);
         break;
     case CHORE_DISCARD:
         o.kind = STORE_DISCARD;
@@ -227,7 +228,7 @@ void *rt_worker_main(void *arg)
             job->handler = *h;
             job->handler.name = NULL; /* the registry owns it and may free it */
             if (job->stored.timeout_ms > 0)
-                job->deadline_ms = chore_clock_now(c->clock) + job->stored.timeout_ms;
+                job->deadline_ms = instant_add(chore_clock_now(c->clock), job->stored.timeout_ms);
             pthread_mutex_unlock(&c->mu);
             int64_t started_us = real_now_us();
             int rc = job->handler.fn(job, job->handler.ud);

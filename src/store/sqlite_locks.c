@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "pure/instant.h"
 #include "store/sqlite_internal.h"
 
 typedef struct lock_args {
@@ -81,7 +82,7 @@ int sq_lock_acquire(store *s, const char *name, const char *owner, int64_t now_m
     lock_args a = {.name = name,
                    .owner = owner,
                    .now_ms = now_ms,
-                   .expires_at = now_ms > INT64_MAX - ttl_ms ? INT64_MAX : now_ms + ttl_ms};
+                   .expires_at = instant_add(now_ms, ttl_ms)};
     int rc = sq_write_unsynced(s, acquire_body, &a);
     if (rc == CHORE_OK)
         *held = a.held;

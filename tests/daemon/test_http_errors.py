@@ -50,6 +50,20 @@ class BadInput(DaemonCase):
         self.refused("POST", "/v1/fetch", 400, "bad_request", {"names": "a"})
         self.refused("POST", "/v1/fetch", 400, "bad_request", {"max": 0})
 
+    def test_run_times_past_year_9999(self):
+        # 106751991167d overflowed the run time before it was checked
+        for delay in ("106751991167d", "3000000d"):
+            self.refused("POST", "/v1/jobs", 400, "bad_request", {"name": "a", "delay": delay})
+        self.refused("POST", "/v1/jobs", 400, "bad_request",
+                     {"name": "a", "run_at": "9999-12-31T23:59:59-05:00"})
+        self.refused("POST", "/v1/jobs/bulk", 400, "bad_request",
+                     {"jobs": [{"name": "a"}, {"name": "a", "delay": "3000000d"}]})
+        self.d.enqueue("far", {})
+        job = self.d.ok("POST", "/v1/fetch", {"names": ["far"]})["jobs"][0]
+        self.refused("POST", "/v1/jobs/%d/fail" % job["id"], 400, "bad_request",
+                     {"token": job["token"], "retry_in": "3000000d"})
+        self.d.ok("POST", "/v1/jobs/%d/ack" % job["id"], {"token": job["token"]})
+
     def test_missing_and_unknown_fields(self):
         self.refused("POST", "/v1/jobs", 400, "bad_request", {"payload": {}})
         self.refused("POST", "/v1/jobs", 400, "unknown_field", {"name": "a", "colour": "red"})

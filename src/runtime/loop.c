@@ -13,11 +13,6 @@
 #include "pure/instant.h"
 #include "runtime/loop.h"
 
-static int64_t sat_add(int64_t a, int64_t b)
-{
-    return b > 0 && a > INT64_MAX - b ? INT64_MAX : a + b;
-}
-
 /* A random delay in [0, jitter_ms]. With the loop's `mu` held. */
 static int64_t jitter(chore_loop *l)
 {
@@ -50,8 +45,8 @@ typedef struct tick_result {
 /* The lock's lease: long enough to survive one late tick. */
 static int64_t lock_ttl(const chore_loop *l)
 {
-    int64_t twice = sat_add(l->cfg.interval_ms, l->cfg.interval_ms);
-    int64_t after_timeout = sat_add(l->cfg.timeout_ms, l->cfg.interval_ms);
+    int64_t twice = instant_add(l->cfg.interval_ms, l->cfg.interval_ms);
+    int64_t after_timeout = instant_add(l->cfg.timeout_ms, l->cfg.interval_ms);
     int64_t ttl = twice > after_timeout ? twice : after_timeout;
     /* Short intervals still get a lease longer than a late or slow tick, so
      * the lock does not slip to another process in the middle of one. */
@@ -96,7 +91,7 @@ static void tick_body(chore_loop *l, int64_t now, bool need_on_start, tick_resul
     r->on_start_ok = true;
     chore_tick tick = {
         .loop = l,
-        .deadline_ms = cfg->timeout_ms > 0 ? sat_add(now, cfg->timeout_ms) : INT64_MAX,
+        .deadline_ms = cfg->timeout_ms > 0 ? instant_add(now, cfg->timeout_ms) : INT64_MAX,
     };
     r->rc = cfg->run(&tick, cfg->ud);
     r->duration_us = real_now_us() - t0;
@@ -145,7 +140,7 @@ static void run_tick(chore_loop *l, int64_t now)
     /* From this tick's start: a tick that overruns is followed at once by
      * one more, never by a burst to catch up. */
     int64_t gap = l->cfg.interval_ms + (l->cfg.jitter_every_tick ? jitter(l) : 0);
-    l->next_tick_ms = sat_add(now, gap);
+    l->next_tick_ms = instant_add(now, gap);
     bool need_on_start = !l->on_start_done;
     pthread_mutex_unlock(&l->mu);
 
@@ -226,7 +221,7 @@ int rt_loop_launch(chore_loop *l)
     atomic_store(&l->stop_flag, false);
     l->listener = (clock_listener){.wake = on_clock_moved, .ud = l};
     /* Jittered, so that nodes started together do not tick together. */
-    l->next_tick_ms = sat_add(chore_clock_now(l->c->clock), jitter(l));
+    l->next_tick_ms = instant_add(chore_clock_now(l->c->clock), jitter(l));
     int rc = CHORE_OK;
     if (pthread_create(&l->thread, NULL, loop_main, l) != 0)
         rc = CHORE_ETHREAD;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "pure/instant.h"
 #include "store/pg_internal.h"
 
 typedef struct claim_args {
@@ -58,7 +59,7 @@ static int claim_body(store *s, pg_conn *pc, void *arg)
     int64_t limit = req->max > (size_t)INT64_MAX ? INT64_MAX : (int64_t)req->max;
     int64_t horizon = req->horizon_ms > a->now_ms ? req->horizon_ms : a->now_ms;
     pg_num until, now, lim, hor;
-    const char *p[6] = {pg_i64(&until, pg_sat_add(db_now, req->lease_ms)),
+    const char *p[6] = {pg_i64(&until, instant_add(db_now, req->lease_ms)),
                         pg_i64(&now, a->now_ms),
                         pg_i64(&lim, limit),
                         pg_i64(&hor, horizon),

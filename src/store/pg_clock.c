@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "pure/instant.h"
 #include "store/pg_internal.h"
 
 static int64_t sat_sub(int64_t a, int64_t b)
@@ -23,14 +24,6 @@ static int64_t sat_sub(int64_t a, int64_t b)
     int64_t r;
     if (__builtin_sub_overflow(a, b, &r))
         return b > 0 ? INT64_MIN : INT64_MAX;
-    return r;
-}
-
-int64_t pg_sat_add(int64_t a, int64_t b)
-{
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r))
-        return b > 0 ? INT64_MAX : INT64_MIN;
     return r;
 }
 
@@ -84,5 +77,5 @@ int64_t pg_caller_time(store *s, int64_t db_ms)
     pthread_mutex_lock(&s->kmu);
     int64_t skew = s->skew_known ? s->skew_ms : 0;
     pthread_mutex_unlock(&s->kmu);
-    return pg_sat_add(db_ms, skew);
+    return instant_add(db_ms, skew);
 }

@@ -194,8 +194,6 @@ int pg_heartbeat_many(pg_conn *pc, const store_lease *leases, size_t n, int64_t 
 int pg_db_time(store *s, pg_conn *pc, int64_t caller_ms, int64_t *db_ms);
 /* The caller's time for a database time read back; 0 stays 0. */
 int64_t pg_caller_time(store *s, int64_t db_ms);
-/* a + b, saturating at INT64_MAX / INT64_MIN. */
-int64_t pg_sat_add(int64_t a, int64_t b);
 
 /* ---- wake-ups (pg_listen.c) */
 

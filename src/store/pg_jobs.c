@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pure/instant.h"
 #include "store/pg_internal.h"
 
 /* Run statement `which` prepared on a pooled connection, or unprepared on
@@ -312,7 +313,7 @@ static int heartbeat_body(store *s, pg_conn *pc, void *arg)
     int rc = pg_db_time(s, pc, a->now_ms, &db_now);
     if (rc != CHORE_OK)
         return rc;
-    return pg_heartbeat_many(pc, a->leases, a->n, pg_sat_add(db_now, a->lease_ms), a->applied);
+    return pg_heartbeat_many(pc, a->leases, a->n, instant_add(db_now, a->lease_ms), a->applied);
 }
 
 /* store_ops.heartbeat: see store.h. */

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pure/instant.h"
 #include "store/pg_internal.h"
 
 /* A 64-bit key from the text "<schema>:<name>"; md5 rather than the 32-bit
@@ -167,7 +168,7 @@ static int acquire_body(store *s, pg_conn *pc, void *arg)
         return rc;
     pg_num now, exp;
     const char *p[4] = {a->name, a->owner, pg_i64(&now, db_now),
-                        pg_i64(&exp, pg_sat_add(db_now, a->ttl_ms))};
+                        pg_i64(&exp, instant_add(db_now, a->ttl_ms))};
     PGresult *res = pg_run(pc, PG_S_LOCK_TAKE, 4, p, &rc);
     if (res == NULL)
         return rc;

@@ -236,6 +236,9 @@ int chore_job_fail(chore *c, int64_t id, int64_t token, const char *error);
 
 /* ---------------------------------------------------------------- enqueue */
 
+/* The longest unique key, in bytes. */
+#define CHORE_UNIQUE_KEY_MAX 512
+
 /* Options for one job. A zeroed field takes the default beside it. */
 typedef struct chore_enqueue_opts {
     int64_t run_at_ms;      /* instant to run at; 0 = now (or after delay_ms) */
@@ -244,7 +247,8 @@ typedef struct chore_enqueue_opts {
     const char *queue;      /* default "default" */
     int priority;           /* smaller runs first; default 0 */
     int max_attempts;       /* 0 = retry forever */
-    const char *unique_key; /* while a job with this key is not final, return it instead */
+    const char *unique_key; /* while a job with this key is not final, return it instead
+                               (1 to CHORE_UNIQUE_KEY_MAX bytes) */
     int64_t timeout_ms;     /* per attempt; 0 = none */
 } chore_enqueue_opts;
 

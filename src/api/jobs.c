@@ -12,7 +12,6 @@
 
 #define DEFAULT_QUEUE "default"
 #define DEFAULT_PAYLOAD "{}"
-enum { MAX_UNIQUE_KEY_BYTES = 512 };
 
 /* Check one job and turn it into the store's form. */
 static int prepare_job(chore *c, const char *name, const char *payload,
@@ -29,7 +28,7 @@ static int prepare_job(chore *c, const char *name, const char *payload,
         o->max_attempts < 0 || o->timeout_ms < 0)
         return CHORE_EINVAL;
     if (o->unique_key != NULL &&
-        (o->unique_key[0] == '\0' || strlen(o->unique_key) > MAX_UNIQUE_KEY_BYTES))
+        (o->unique_key[0] == '\0' || strlen(o->unique_key) > CHORE_UNIQUE_KEY_MAX))
         return CHORE_EINVAL;
     if (payload == NULL)
         payload = DEFAULT_PAYLOAD;

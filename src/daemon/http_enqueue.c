@@ -56,6 +56,12 @@ static bool read_job(http_resp *rs, chore *c, json_t *obj, job_req *j)
         http_error(rs, 400, "bad_request", "give run_at or delay, not both");
         return false;
     }
+    if (j->unique_key != NULL &&
+        (j->unique_key[0] == '\0' || strlen(j->unique_key) > CHORE_UNIQUE_KEY_MAX)) {
+        http_error(rs, 400, "bad_request", "unique_key: must be 1 to %d bytes",
+                   CHORE_UNIQUE_KEY_MAX);
+        return false;
+    }
     if (has_run_at && j->run_at <= 0) {
         http_error(rs, 400, "bad_request", "run_at must be after 1970");
         return false;

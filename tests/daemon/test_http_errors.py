@@ -47,6 +47,9 @@ class BadInput(DaemonCase):
         self.refused("POST", "/v1/jobs", 400, "bad_request",
                      {"name": "a", "run_at": "2026-02-30T00:00:00Z"})
         self.refused("POST", "/v1/jobs", 400, "bad_request", {"name": "a", "max_attempts": -1})
+        for key in ("", "k" * 513):
+            self.refused("POST", "/v1/jobs", 400, "bad_request", {"name": "a", "unique_key": key})
+        self.d.ok("POST", "/v1/jobs", {"name": "keyed", "unique_key": "k" * 512}, want=201)
         self.refused("POST", "/v1/fetch", 400, "bad_request", {"names": "a"})
         self.refused("POST", "/v1/fetch", 400, "bad_request", {"max": 0})
 

@@ -56,6 +56,11 @@ static void test_bad_usage(void **state)
     assert_int_equal(cli_run(out, "enqueue", "a.job", "--at", "2030-02-30T00:00:00Z", "--store",
                              store, NULL),
                      2);
+    char err[256];
+    assert_int_equal(cli_run_err(out, err, sizeof err, "enqueue", "a.job", "--unique", "",
+                                 "--store", store, NULL),
+                     2);
+    assert_non_null(strstr(err, "--unique: must be 1 to 512 bytes"));
     /* past the year 9999; the first overflowed the run time once */
     assert_int_equal(cli_run(out, "enqueue", "a.job", "--in", "106751991167d", "--store", store,
                              NULL),

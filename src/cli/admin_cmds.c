@@ -93,6 +93,9 @@ int cli_cmd_enqueue(int argc, char **argv)
         return cli_error(CLI_USAGE, "--in: not a duration like 90s, 1h30m or 500ms: '%s'", in);
     if (opts.delay_ms > CHORE_TIME_MAX_MS - cli_real_us() / 1000)
         return cli_error(CLI_USAGE, "--in: the job would run after the year 9999: '%s'", in);
+    if (opts.unique_key != NULL &&
+        (opts.unique_key[0] == '\0' || strlen(opts.unique_key) > CHORE_UNIQUE_KEY_MAX))
+        return cli_error(CLI_USAGE, "--unique: must be 1 to %d bytes", CHORE_UNIQUE_KEY_MAX);
     if (cli_target_check("enqueue", &t) != CLI_OK)
         return CLI_USAGE;
 

@@ -290,6 +290,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     char allow[64];
     conn_state *st = *con_cls;
     if (st == NULL) {
+        /* HEAD is routed as GET; MHD leaves the body out of the reply */
+        if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+            method = MHD_HTTP_METHOD_GET;
         st = malloc(sizeof *st);
         if (st == NULL)
             return MHD_NO;

@@ -153,6 +153,17 @@ class BadInput(DaemonCase):
         hdrs = self.refused("GET", "/v1/fetch", 405, "method_not_allowed")
         self.assertEqual(hdrs["allow"], "POST")
 
+    def test_head_is_answered_as_get_without_a_body(self):
+        for path in ("/healthz", "/v1/jobs", "/v1/stats", "/"):
+            status, hdrs, body = self.d.request("HEAD", path)
+            get_status, get_hdrs, get_body = self.d.request("GET", path)
+            self.assertEqual((status, get_status), (200, 200), path)
+            self.assertIsNone(body, path)
+            self.assertEqual(hdrs["content-type"], get_hdrs["content-type"], path)
+        status, hdrs, _ = self.d.request("HEAD", "/v1/fetch")
+        self.assertEqual(status, 405)
+        self.assertEqual(hdrs["allow"], "POST")
+
     def test_bad_query(self):
         self.refused("GET", "/v1/jobs?state=sleeping", 400, "bad_request")
         self.refused("GET", "/v1/jobs?limit=0", 400, "bad_request")

@@ -281,6 +281,15 @@ static void test_errors_job(void **state)
     expect_error("[job e]\ncommand = x\nmax_attempts = -1\n",
                  "3: [job e]: max_attempts: \"-1\" is out of range 0-1000000");
     expect_error("[job e]\ncommand = x\nbackoff = 0\n", "3: [job e]: backoff: \"0\" must be more than 0");
+    /* a clock reading plus this once overflowed the command's deadline */
+    expect_error("[job e]\ncommand = x\ntimeout = 9223372036854775000ms\n",
+                 "3: [job e]: timeout: \"9223372036854775000ms\" is longer than 2932896d");
+    expect_error("[job e]\ncommand = x\nkill_grace = 2932897d\n",
+                 "3: [job e]: kill_grace: \"2932897d\" is longer than 2932896d");
+    daemon_config cfg;
+    load_ok("[job e]\ncommand = x\ntimeout = 2932896d\n", &cfg);
+    assert_int_equal(cfg.job_types[0].timeout_ms, 2932896LL * 86400000);
+    daemon_config_free(&cfg);
     expect_error("[job e]\ncommand = x\nbackoff = 1m\nbackoff_max = 1s\n",
                  "1: [job e]: backoff_max is less than backoff");
     expect_error("[job e]\ncommand = x\nconcurrency = many\n",

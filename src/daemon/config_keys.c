@@ -79,13 +79,18 @@ static bool int_value(config_loader *l, const char *key, const char *value, int6
     return true;
 }
 
-/* A duration ("90s", "1h30m", "500ms", "2d"); a bare "0" when zero_ok. */
+/* A duration ("90s", "1h30m", "500ms", "2d"); a bare "0" when zero_ok. At
+ * most CHORE_TIME_MAX_MS, so that a clock reading plus it never overflows. */
 static bool duration_value(config_loader *l, const char *key, const char *value, bool zero_ok,
                            int64_t *out)
 {
     int64_t ms = 0;
     if (strcmp(value, "0") != 0 && !cli_parse_duration_ms(value, &ms)) {
         bad_value(l, key, "is not a duration like 90s, 1h30m or 500ms", value);
+        return false;
+    }
+    if (ms > CHORE_TIME_MAX_MS) {
+        bad_value(l, key, "is longer than 2932896d", value);
         return false;
     }
     if (ms == 0 && !zero_ok) {

@@ -15,6 +15,15 @@ static chore_job_info *get(fixture *f, int64_t id)
     return info;
 }
 
+/* The store holds no job in any state. */
+static void assert_no_jobs(fixture *f)
+{
+    int64_t counts[CHORE_STATE_COUNT];
+    assert_int_equal(chore_count_by_state(f->c, counts), CHORE_OK);
+    for (int s = 0; s < CHORE_STATE_COUNT; s++)
+        assert_int_equal(counts[s], 0);
+}
+
 static void many_jobs_complete_exactly_once(void **state)
 {
     (void)state;
@@ -215,10 +224,7 @@ static void run_times_past_year_9999_are_refused(void **state)
         assert_int_equal(chore_enqueue(f.c, "x", NULL, &bad[i], &id), CHORE_EINVAL);
     chore_job_spec specs[2] = {{.name = "x"}, {.name = "x", .opts = {.delay_ms = INT64_MAX}}};
     assert_int_equal(chore_enqueue_bulk(f.c, specs, 2, ids, NULL), CHORE_EINVAL);
-    int64_t counts[CHORE_STATE_COUNT];
-    assert_int_equal(chore_count_by_state(f.c, counts), CHORE_OK);
-    for (int s = 0; s < CHORE_STATE_COUNT; s++)
-        assert_int_equal(counts[s], 0);
+    assert_no_jobs(&f);
 
     /* the last instant itself is fine, given or by delay */
     chore_enqueue_opts last = {.run_at_ms = CHORE_TIME_MAX_MS};
@@ -356,10 +362,7 @@ static void bad_input_is_refused_and_stores_nothing(void **state)
     chore_job_spec specs[2] = {{.name = "ok", .payload = "{}"}, {.name = "ok", .payload = "]"}};
     int64_t ids[2];
     assert_int_equal(chore_enqueue_bulk(f.c, specs, 2, ids, NULL), CHORE_EJSON);
-    int64_t counts[CHORE_STATE_COUNT];
-    assert_int_equal(chore_count_by_state(f.c, counts), CHORE_OK);
-    for (int s = 0; s < CHORE_STATE_COUNT; s++)
-        assert_int_equal(counts[s], 0);
+    assert_no_jobs(&f);
     assert_int_equal(chore_handle(f.c, "x", NULL, NULL, NULL), CHORE_EINVAL);
     assert_int_equal(chore_unhandle(f.c, "never"), CHORE_ENOTFOUND);
     chore *bad = NULL;

@@ -124,10 +124,9 @@ int chore_job_complete(chore *c, int64_t id, int64_t token, const char *result_j
     return rc;
 }
 
-/* The outcome of a failed attempt of `info` as opts asks: a discard, a
- * retry at a set time, or the backoff of the name's handler (the default
- * policy when this process has none). The job's max_attempts wins over
- * retry_in_ms: a job out of attempts is discarded. */
+/* The outcome of a failed attempt of `info` as opts asks: a discard, or
+ * the backoff of the name's handler (the default policy when this process
+ * has none); a job out of attempts is discarded. */
 static store_outcome failure_outcome(chore *c, const chore_job_info *info, int64_t token,
                                      const chore_fail_opts *opts, int64_t now)
 {
@@ -143,8 +142,6 @@ static store_outcome failure_outcome(chore *c, const chore_job_info *info, int64
     store_outcome o = rt_failure_outcome(c, &policy.backoff, info->id, token, info->attempt,
                                          info->max_attempts, now);
     pthread_mutex_unlock(&c->mu);
-    if (o.kind == STORE_RETRY && opts->retry_in_ms > 0)
-        o.run_at_ms = now + opts->retry_in_ms; /* checked by the caller */
     return o;
 }
 
@@ -166,6 +163,8 @@ int chore_job_fail_with(chore *c, int64_t id, int64_t token, const chore_fail_op
     if (rc != CHORE_OK)
         return rc;
     store_outcome o = failure_outcome(c, info, token, opts, now);
+    if (o.kind == STORE_RETRY && opts->retry_in_ms > 0)
+        o.run_at_ms = retry_at; /* max_attempts still wins: no retry, no time */
     o.error = opts->error != NULL ? opts->error : "failed";
     rc = finish_now(c, o);
     if (rc == CHORE_OK)

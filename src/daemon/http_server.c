@@ -71,30 +71,41 @@ typedef struct conn_state {
     bool counted;  /* handed on: in outstanding until MHD says the request ended */
 } conn_state;
 
+/* Turn a JSON reply into its text. A pool thread does it on the thread that
+ * built the reply: the event loop then frees one buffer rather than every
+ * piece of the JSON, each from another thread's malloc arena. */
+static void reply_as_text(http_resp *rs)
+{
+    if (rs->json == NULL || rs->status == 204)
+        return;
+    char *text = http_dump(rs->json);
+    if (text == NULL)
+        return; /* send_resp tries again, and answers 500 if it fails */
+    json_decref(rs->json);
+    rs->json = NULL;
+    rs->text = text;
+    rs->text_len = strlen(text);
+    rs->content_type = "application/json";
+}
+
 /* Send rs on conn and release what it holds. */
 static enum MHD_Result send_resp(struct MHD_Connection *conn, http_resp *rs)
 {
     struct MHD_Response *r;
+    reply_as_text(rs);
     if (rs->data != NULL) {
         r = MHD_create_response_from_buffer(rs->text_len, (void *)rs->data,
                                             MHD_RESPMEM_PERSISTENT);
     } else if (rs->text != NULL) {
         r = MHD_create_response_from_buffer(rs->text_len, rs->text, MHD_RESPMEM_MUST_COPY);
-    } else {
-        char *text = rs->json != NULL && rs->status != 204 ? http_dump(rs->json) : NULL;
-        if (text == NULL && rs->status != 204) {
-            static const char oom[] =
-                "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-            rs->status = 500;
-            r = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom,
-                                                MHD_RESPMEM_PERSISTENT);
-        } else {
-            size_t len = text != NULL ? strlen(text) : 0;
-            r = MHD_create_response_from_buffer(len, text != NULL ? text : (char *)"",
-                                                MHD_RESPMEM_MUST_COPY);
-        }
-        free(text);
+    } else if (rs->status == 204) {
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    } else { /* no JSON to send, or no memory to write it out */
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        rs->status = 500;
         rs->content_type = "application/json";
+        r = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
     }
     json_decref(rs->json);
     free(rs->text);
@@ -203,23 +214,6 @@ static void answered(void *arg)
     conn_state *st = arg;
     st->answered = true;
     MHD_resume_connection(st->conn);
-}
-
-/* Turn a JSON reply into its text here, on the thread that built it: the
- * event loop then frees one buffer rather than every piece of the JSON,
- * each from another thread's malloc arena. */
-static void reply_as_text(http_resp *rs)
-{
-    if (rs->json == NULL || rs->status == 204)
-        return;
-    char *text = http_dump(rs->json);
-    if (text == NULL)
-        return; /* send_resp tries again, and answers 500 if it fails */
-    json_decref(rs->json);
-    rs->json = NULL;
-    rs->text = text;
-    rs->text_len = strlen(text);
-    rs->content_type = "application/json";
 }
 
 static void run_on_pool(http_task *task)

@@ -283,10 +283,7 @@ static void metrics_after_jobs(void **state)
     probe_init(&doomed, CHORE_EINVAL);
     probe_init(&bye, CHORE_DISCARD);
     probe_init(&later, CHORE_DEFER);
-    probe_init(&snoozy, CHORE_OK);
-    snoozy.script[0] = CHORE_SNOOZE;
-    snoozy.n_script = 1;
-    snoozy.snooze_ms = 500;
+    probe_init_snoozing(&snoozy, 500);
     assert_int_equal(chore_handle(f.c, "ok", probe_handler, &ok, NULL), CHORE_OK);
     assert_int_equal(chore_handle(f.c, "flaky", probe_handler, &flaky, &fast_retry), CHORE_OK);
     assert_int_equal(chore_handle(f.c, "doomed", probe_handler, &doomed, &fast_retry), CHORE_OK);

@@ -173,10 +173,7 @@ static void discard_and_snooze(void **state)
     fixture_open(&f, NULL);
     probe discard, snooze;
     probe_init(&discard, CHORE_DISCARD);
-    probe_init(&snooze, CHORE_OK);
-    snooze.script[0] = CHORE_SNOOZE;
-    snooze.n_script = 1;
-    snooze.snooze_ms = 5000;
+    probe_init_snoozing(&snooze, 5000);
     assert_int_equal(chore_handle(f.c, "d", probe_handler, &discard, NULL), CHORE_OK);
     assert_int_equal(chore_handle(f.c, "s", probe_handler, &snooze, NULL), CHORE_OK);
     assert_int_equal(chore_start(f.c), CHORE_OK);
@@ -276,10 +273,7 @@ static void endless_snoozes_and_timeouts_do_not_overflow(void **state)
     fixture f;
     fixture_open(&f, NULL);
     probe snooze;
-    probe_init(&snooze, CHORE_OK);
-    snooze.script[0] = CHORE_SNOOZE;
-    snooze.n_script = 1;
-    snooze.snooze_ms = INT64_MAX;
+    probe_init_snoozing(&snooze, INT64_MAX);
     assert_int_equal(chore_handle(f.c, "s", probe_handler, &snooze, NULL), CHORE_OK);
     assert_int_equal(chore_start(f.c), CHORE_OK);
     chore_enqueue_opts forever = {.timeout_ms = INT64_MAX};

@@ -222,6 +222,14 @@ void probe_init(probe *p, int fallback)
     pthread_cond_init(&p->cond, NULL);
 }
 
+void probe_init_snoozing(probe *p, int64_t snooze_ms)
+{
+    probe_init(p, CHORE_OK);
+    p->script[0] = CHORE_SNOOZE;
+    p->n_script = 1;
+    p->snooze_ms = snooze_ms;
+}
+
 void probe_destroy(probe *p)
 {
     pthread_mutex_destroy(&p->mu);

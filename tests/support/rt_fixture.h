@@ -96,6 +96,9 @@ typedef struct probe {
 } probe;
 
 void probe_init(probe *p, int fallback);
+/* A probe whose first call snoozes for snooze_ms and whose later calls
+ * complete. */
+void probe_init_snoozing(probe *p, int64_t snooze_ms);
 void probe_destroy(probe *p);
 /* The handler function; its user pointer is a probe. */
 int probe_handler(chore_job *job, void *ud);

@@ -113,7 +113,7 @@ static int list_body(store *s, pg_conn *pc, void *arg)
     pg_num before, state, limit;
     const char *p[4] = {pg_i64(&before, q->before_id > 0 ? q->before_id : INT64_MAX),
                         by_state ? pg_i64(&state, q->state) : NULL, q->name,
-                        pg_i64(&limit, a->limit)};
+                        pg_i64(&limit, a->limit + 1)}; /* one more: is there a next page? */
     int rc;
     PGresult *res = pg_run(pc, PG_S_LIST, 4, p, &rc);
     if (res == NULL)
@@ -129,7 +129,7 @@ static int list_body(store *s, pg_conn *pc, void *arg)
     return rc;
 }
 
-/* store_ops.list: see store.h. *next_cursor is the last id of a full page. */
+/* store_ops.list: see store.h. */
 int pg_list(store *s, const chore_list_query *q, chore_job_info **out, size_t *n,
             int64_t *next_cursor)
 {
@@ -144,14 +144,13 @@ int pg_list(store *s, const chore_list_query *q, chore_job_info **out, size_t *n
         q = &all;
     if ((!q->any_state && (q->state < -1 || q->state >= CHORE_STATE_COUNT)) || q->before_id < 0)
         return pg_fail_msg(CHORE_EINVAL, "list: bad state or cursor");
-    list_args a = {q, q->limit <= 0 ? 100 : q->limit > 10000 ? 10000 : q->limit, NULL, 0};
+    list_args a = {q, store_list_limit(q), NULL, 0};
     int rc = pg_read(s, list_body, &a);
     if (rc != CHORE_OK) {
         chore_job_list_free(a.items, a.n);
         return rc;
     }
-    if (next_cursor != NULL && a.n == (size_t)a.limit)
-        *next_cursor = a.items[a.n - 1].id;
+    store_list_page_end(a.items, &a.n, a.limit, next_cursor);
     *out = a.items;
     *n = a.n;
     return CHORE_OK;

@@ -94,7 +94,6 @@ static int list_locked(store *s, const chore_list_query *q, chore_job_info **ite
     sqlite3_stmt *st = sq_rstmt(s, SQ_R_LIST, &rc);
     if (st == NULL)
         return rc;
-    int limit = q->limit <= 0 ? 100 : q->limit > 10000 ? 10000 : q->limit;
     bool by_state = !q->any_state && q->state >= 0;
     int src = sqlite3_bind_int64(st, 1, q->before_id > 0 ? q->before_id : INT64_MAX);
     if (src == SQLITE_OK)
@@ -103,7 +102,7 @@ static int list_locked(store *s, const chore_list_query *q, chore_job_info **ite
         src = q->name != NULL ? sqlite3_bind_text(st, 3, q->name, -1, SQLITE_STATIC)
                               : sqlite3_bind_null(st, 3);
     if (src == SQLITE_OK)
-        src = sqlite3_bind_int(st, 4, limit);
+        src = sqlite3_bind_int(st, 4, store_list_limit(q) + 1); /* one more: is there a next page? */
     if (src != SQLITE_OK) {
         sqlite3_reset(st);
         return sq_fail(s->r, src);
@@ -132,7 +131,7 @@ static int list_locked(store *s, const chore_list_query *q, chore_job_info **ite
     return rc;
 }
 
-/* store_ops.list: see store.h. *next_cursor is the last id of a full page. */
+/* store_ops.list: see store.h. */
 int sq_list(store *s, const chore_list_query *q, chore_job_info **out, size_t *n,
             int64_t *next_cursor)
 {
@@ -156,9 +155,7 @@ int sq_list(store *s, const chore_list_query *q, chore_job_info **out, size_t *n
         chore_job_list_free(items, count);
         return rc;
     }
-    int limit = q->limit <= 0 ? 100 : q->limit > 10000 ? 10000 : q->limit;
-    if (next_cursor != NULL && count == (size_t)limit)
-        *next_cursor = items[count - 1].id;
+    store_list_page_end(items, &count, store_list_limit(q), next_cursor);
     *out = items;
     *n = count;
     return CHORE_OK;

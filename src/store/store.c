@@ -1,7 +1,7 @@
 /* store.c — choosing a backend by URL, freeing what backends return
  * (claimed jobs, job infos, name counts, schedules), and the rules every
  * backend shares (which admin change a state allows, reading the stored
- * attempt errors). */
+ * attempt errors, where a page of the job list ends). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +76,22 @@ void chore_job_list_free(chore_job_info *items, size_t n)
     for (size_t i = 0; i < n; i++)
         job_info_clear(&items[i]);
     free(items);
+}
+
+int store_list_limit(const chore_list_query *q)
+{
+    return q->limit <= 0 ? 100 : q->limit > 10000 ? 10000 : q->limit;
+}
+
+void store_list_page_end(chore_job_info *items, size_t *n, int limit, int64_t *next_cursor)
+{
+    if (*n <= (size_t)limit)
+        return;
+    for (size_t i = (size_t)limit; i < *n; i++)
+        job_info_clear(&items[i]);
+    *n = (size_t)limit;
+    if (next_cursor != NULL)
+        *next_cursor = items[limit - 1].id;
 }
 
 void store_schedule_clear(store_schedule *sc)

@@ -193,7 +193,8 @@ typedef struct store_ops {
 
     /* Read one job with its errors and result. */
     int (*get)(store *s, int64_t id, chore_job_info **out);
-    /* A page of jobs by id descending (no errors). */
+    /* A page of jobs by id descending (no errors). *next_cursor is the
+     * page's last id when older jobs match too, else 0. */
     int (*list)(store *s, const chore_list_query *q, chore_job_info **out, size_t *n,
                 int64_t *next_cursor);
     /* One admin change to one job (see chore.h for each one's rules).
@@ -280,6 +281,15 @@ bool store_admin_allowed(store_admin_op op, int state);
  * {attempt, at, error}. CHORE_ENOMEM, or CHORE_ESTORE when it is not JSON
  * (*why then says so); what was read is counted in info->n_errors. */
 int store_errors_from_json(const char *text, chore_job_info *info, const char **why);
+
+/* The number of jobs a list query's page holds: its limit, 100 when it
+ * gives none, at most 10000. */
+int store_list_limit(const chore_list_query *q);
+/* A list reads one job more than its page holds, to know whether another
+ * page follows. Given the *n jobs read for a page of `limit`, drop the
+ * extra one and set *next_cursor to the page's last id when it was there
+ * (*next_cursor is left alone otherwise). */
+void store_list_page_end(chore_job_info *items, size_t *n, int limit, int64_t *next_cursor);
 
 /* Free claimed jobs returned by claim. */
 void store_claimed_free(store_claimed *jobs, size_t n);

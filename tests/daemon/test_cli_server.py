@@ -101,6 +101,8 @@ class ServerMode(unittest.TestCase):
         self.assertTrue(table[0].startswith("ID "), table)
         self.assertEqual(len(table), 4, table)  # header, 2 jobs, the "(more: ...)" line
         self.assertIn("(more: older jobs have ids below %d)" % ids[3], table[3])
+        whole = self.ok("jobs", "--name", "cs.list", "--limit", "5").splitlines()
+        self.assertEqual(len(whole), 6, whole)  # header and 5 jobs: no page follows
         self.fails(2, "jobs", "--state", "nope")
 
     def test_jobs_past_one_page(self):

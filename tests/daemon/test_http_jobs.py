@@ -68,6 +68,10 @@ class Jobs(DaemonCase):
             if cursor is None:
                 break
         self.assertEqual(seen, sorted(ids, reverse=True))
+        # a page that ends with the last job says no page follows
+        self.assertIsNone(self.d.ok("GET", "/v1/jobs?name=page&limit=7")["next_cursor"])
+        self.assertEqual(self.d.ok("GET", "/v1/jobs?name=page&limit=6")["next_cursor"],
+                         sorted(ids, reverse=True)[5])
         payloads = {j["id"]: j["payload"]
                     for j in self.d.ok("GET", "/v1/jobs?name=page")["jobs"]}
         self.assertEqual([payloads[i] for i in ids], list(range(7)))

@@ -229,14 +229,27 @@ static void test_list_limits(void **state)
     assert_int_equal(n, 100);
     assert_int_equal(cursor, ids[50]);
     chore_job_list_free(items, n);
-    /* An exactly full last page has a cursor; the next page is empty. */
+    /* An exactly full last page says no page follows; one job short of
+     * the end, it does. */
     q.limit = 50;
     q.before_id = ids[50];
     assert_int_equal(f->ops->list(f->s, &q, &items, &n, &cursor), CHORE_OK);
     assert_int_equal(n, 50);
-    assert_int_equal(cursor, ids[0]);
+    assert_int_equal(items[49].id, ids[0]);
+    assert_int_equal(cursor, 0);
     chore_job_list_free(items, n);
-    q.before_id = cursor;
+    q.before_id = ids[51];
+    assert_int_equal(f->ops->list(f->s, &q, &items, &n, &cursor), CHORE_OK);
+    assert_int_equal(n, 50);
+    assert_int_equal(cursor, ids[1]);
+    chore_job_list_free(items, n);
+    q.before_id = ids[1];
+    assert_int_equal(f->ops->list(f->s, &q, &items, &n, &cursor), CHORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(items[0].id, ids[0]);
+    assert_int_equal(cursor, 0);
+    chore_job_list_free(items, n);
+    q.before_id = ids[0];
     assert_int_equal(f->ops->list(f->s, &q, &items, &n, &cursor), CHORE_OK);
     assert_int_equal(n, 0);
     assert_null(items);

@@ -74,6 +74,13 @@ const char *chore_state_name(chore_state state);
 /* The state named `name`; CHORE_EINVAL when there is none. */
 int chore_state_parse(const char *name, chore_state *out);
 
+/* The longest job, queue, schedule or handler name, in bytes. */
+#define CHORE_NAME_MAX 128
+/* Whether `name` may name a job, queue, schedule or handler: 1 to
+ * CHORE_NAME_MAX bytes, no control characters. Every call that takes a
+ * name refuses any other with CHORE_EINVAL. */
+bool chore_name_valid(const char *name);
+
 /* ----------------------------------------------------------------- clock */
 
 /*

@@ -61,6 +61,16 @@ static void test_bad_usage(void **state)
                                  "--store", store, NULL),
                      2);
     assert_non_null(strstr(err, "--unique: must be 1 to 512 bytes"));
+    const char *bad_names[] = {"", "tab\tname", "del\x7f"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        assert_int_equal(
+            cli_run_err(out, err, sizeof err, "enqueue", bad_names[i], "--store", store, NULL), 2);
+        assert_non_null(strstr(err, "enqueue: not a job name (1 to 128 bytes"));
+    }
+    assert_int_equal(cli_run_err(out, err, sizeof err, "enqueue", "a.job", "--queue", "new\nline",
+                                 "--store", store, NULL),
+                     2);
+    assert_non_null(strstr(err, "--queue: not a queue name"));
     /* past the year 9999; the first overflowed the run time once */
     assert_int_equal(cli_run(out, "enqueue", "a.job", "--in", "106751991167d", "--store", store,
                              NULL),

@@ -7,7 +7,6 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "api/validate.h"
 #include "chore.h"
 #include "pure/backoff.h"
 #include "pure/json_check.h"
@@ -101,16 +100,16 @@ static void names_are_checked(void **state)
     char long_name[200];
     memset(long_name, 'a', sizeof long_name);
     long_name[128] = '\0';
-    assert_true(valid_identifier(long_name));
+    assert_true(chore_name_valid(long_name));
     long_name[128] = 'a';
     long_name[129] = '\0';
-    assert_false(valid_identifier(long_name));
-    assert_true(valid_identifier("email.send"));
-    assert_true(valid_identifier("héllo wörld"));
-    assert_false(valid_identifier(""));
-    assert_false(valid_identifier(NULL));
-    assert_false(valid_identifier("tab\there"));
-    assert_false(valid_identifier("del\x7f"));
+    assert_false(chore_name_valid(long_name));
+    assert_true(chore_name_valid("email.send"));
+    assert_true(chore_name_valid("héllo wörld"));
+    assert_false(chore_name_valid(""));
+    assert_false(chore_name_valid(NULL));
+    assert_false(chore_name_valid("tab\there"));
+    assert_false(chore_name_valid("del\x7f"));
 }
 
 static void json_payloads_are_checked(void **state)

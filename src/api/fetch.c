@@ -16,7 +16,6 @@
  * which knows only what this process has seen. */
 #include <stdlib.h>
 
-#include "api/validate.h"
 #include "pure/instant.h"
 #include "runtime/runtime.h"
 
@@ -35,7 +34,7 @@ static bool valid_filter(const char *const *items, size_t n)
     if (n > FETCH_MAX_FILTERS)
         return false;
     for (size_t i = 0; i < n; i++) {
-        if (!valid_identifier(items[i]))
+        if (!chore_name_valid(items[i]))
             return false;
     }
     return true;

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/validate.h"
 #include "runtime/metrics.h"
 #include "runtime/loop.h"
 
@@ -61,7 +60,7 @@ static int copy_queues(chore *c)
         return CHORE_OK;
     size_t n = 0;
     while (queues[n] != NULL) {
-        if (!valid_identifier(queues[n]))
+        if (!chore_name_valid(queues[n]))
             return CHORE_EINVAL;
         n++;
     }
@@ -202,7 +201,7 @@ int64_t chore_now(const chore *c)
 int chore_handle(chore *c, const char *name, chore_handler_fn fn, void *ud,
                  const chore_handler_opts *opts)
 {
-    if (c == NULL || fn == NULL || !valid_identifier(name))
+    if (c == NULL || fn == NULL || !chore_name_valid(name))
         return CHORE_EINVAL;
     if (opts != NULL && (opts->backoff_base_ms < 0 || opts->backoff_max_ms < 0 ||
                          opts->backoff_jitter > 1 ||

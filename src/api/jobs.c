@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/validate.h"
 #include "pure/instant.h"
 #include "pure/json_check.h"
 #include "runtime/metrics.h"
@@ -20,9 +19,9 @@ static int prepare_job(chore *c, const char *name, const char *payload,
     static const chore_enqueue_opts no_opts;
     if (o == NULL)
         o = &no_opts;
-    if (!valid_identifier(name))
+    if (!chore_name_valid(name))
         return CHORE_EINVAL;
-    if (o->queue != NULL && !valid_identifier(o->queue))
+    if (o->queue != NULL && !chore_name_valid(o->queue))
         return CHORE_EINVAL;
     if (o->run_at_ms < 0 || o->run_at_ms > CHORE_TIME_MAX_MS || o->delay_ms < 0 ||
         o->max_attempts < 0 || o->timeout_ms < 0)

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/validate.h"
 #include "pure/json_check.h"
 #include "pure/slots.h"
 #include "runtime/runtime.h"
@@ -18,8 +17,8 @@ int chore_schedule(chore *c, const char *name, const char *cron, const char *job
 {
     static const chore_schedule_opts defaults;
     const chore_schedule_opts *o = opts != NULL ? opts : &defaults;
-    if (c == NULL || cron == NULL || !valid_identifier(name) || !valid_identifier(job) ||
-        (o->queue != NULL && !valid_identifier(o->queue)) || o->max_attempts < 0 ||
+    if (c == NULL || cron == NULL || !chore_name_valid(name) || !chore_name_valid(job) ||
+        (o->queue != NULL && !chore_name_valid(o->queue)) || o->max_attempts < 0 ||
         o->timeout_ms < 0 || o->missed_cap < 0 || o->missed_cap > MAX_MISSED_CAP ||
         (unsigned)o->missed > CHORE_MISSED_EACH || (unsigned)o->overlap > CHORE_OVERLAP_QUEUE_ONE)
         return CHORE_EINVAL;

@@ -81,6 +81,14 @@ int cli_cmd_enqueue(int argc, char **argv)
         return CLI_USAGE;
     if (n_positional == 0)
         return cli_error(CLI_USAGE, "enqueue: missing job NAME");
+    if (!chore_name_valid(positional[0]))
+        return cli_error(CLI_USAGE,
+                         "enqueue: not a job name (1 to %d bytes, no control characters)",
+                         CHORE_NAME_MAX);
+    if (opts.queue != NULL && !chore_name_valid(opts.queue))
+        return cli_error(CLI_USAGE,
+                         "--queue: not a queue name (1 to %d bytes, no control characters)",
+                         CHORE_NAME_MAX);
     if (at != NULL && in != NULL)
         return cli_error(CLI_USAGE, "enqueue: give --at or --in, not both");
     if (at != NULL) {

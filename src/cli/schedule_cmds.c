@@ -20,21 +20,7 @@
 #include "cli/schedule_cmds.h"
 #include "remote.h"
 
-enum {
-    MAX_NAME_BYTES = 128, /* the library's limit on schedule, job and queue names */
-    MAX_MISSED_CAP = 1000 /* the library's limit on --missed-cap */
-};
-
-/* A name the library accepts: 1 to 128 bytes, no control characters. */
-static bool valid_name(const char *name)
-{
-    size_t len = 0;
-    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++, len++) {
-        if (*p < 0x20 || *p == 0x7f || len >= MAX_NAME_BYTES)
-            return false;
-    }
-    return len > 0;
-}
+enum { MAX_MISSED_CAP = 1000 /* the library's limit on --missed-cap */ };
 
 /* ---------------------------------------------------------------- names of policies */
 
@@ -135,7 +121,7 @@ int cli_cmd_cron_add(int argc, char **argv)
     if (n_positional > 4)
         return cli_error(CLI_USAGE, "cron add: unexpected argument '%s' (quote the expression)",
                          positional[4]);
-    if (opts.queue != NULL && !valid_name(opts.queue))
+    if (opts.queue != NULL && !chore_name_valid(opts.queue))
         return cli_error(CLI_USAGE,
                          "--queue: not a queue name (1 to 128 bytes, no control characters): "
                          "'%s'",
@@ -150,10 +136,10 @@ int cli_cmd_cron_add(int argc, char **argv)
                                     "[--store URL | --server URL]");
     const char *name = positional[0], *expr = positional[1], *job = positional[2];
     const char *payload = positional[3];
-    if (!valid_name(name))
+    if (!chore_name_valid(name))
         return cli_error(CLI_USAGE,
                          "cron add: not a schedule name (1 to 128 bytes, no control characters)");
-    if (!valid_name(job))
+    if (!chore_name_valid(job))
         return cli_error(CLI_USAGE,
                          "cron add: not a job name (1 to 128 bytes, no control characters)");
 

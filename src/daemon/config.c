@@ -44,18 +44,6 @@ void config_fail(config_loader *l, int line, const char *fmt, ...)
     va_end(ap);
 }
 
-bool config_valid_name(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > 128)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    }
-    return true;
-}
-
 void daemon_config_defaults(daemon_config *out)
 {
     *out = (daemon_config){
@@ -164,7 +152,7 @@ static void begin_section(config_loader *l, section_lines *sl, char *inside)
         config_fail(l, l->lineno, "[%s] needs a name: [%s NAME]", word, word);
         return;
     }
-    if (!config_valid_name(name)) {
+    if (!chore_name_valid(name)) {
         config_fail(l, l->lineno, "[%s %s]: a name is 1-128 bytes without control characters",
                     word, name);
         return;

@@ -47,7 +47,5 @@ void config_key(config_loader *l, const char *name, const char *value);
 void config_end_section(config_loader *l);
 /* Defaults of a new [job NAME] section (config_keys.c). */
 void config_job_defaults(daemon_job_type *t);
-/* Check a job, queue or schedule name: 1-128 bytes, no control characters. */
-bool config_valid_name(const char *name);
 
 #endif

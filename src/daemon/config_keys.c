@@ -121,7 +121,7 @@ static bool string_value(config_loader *l, const char *key, const char *value, c
 /* A name (queue, job): string_value plus the name rules. */
 static bool name_value(config_loader *l, const char *key, const char *value, char **slot)
 {
-    if (value[0] != '\0' && !config_valid_name(value)) {
+    if (value[0] != '\0' && !chore_name_valid(value)) {
         bad_value(l, key, "is not a name of 1-128 bytes without control characters", value);
         return false;
     }

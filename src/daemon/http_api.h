@@ -22,8 +22,6 @@
 #define HTTP_MAX_DEPTH 64
 /* Long polls (POST /v1/fetch wait_ms) are capped here, below the connection timeout. */
 #define HTTP_MAX_WAIT_MS 30000
-/* Job names: at most this many bytes, no control characters. */
-#define HTTP_MAX_NAME 128
 
 /* A query parameter; both strings live as long as the request. */
 typedef struct http_arg {

@@ -109,18 +109,11 @@ void http_chore_error(http_resp *rs, int rc, const char *what)
 
 bool http_check_name(http_resp *rs, const char *field, const char *name)
 {
-    size_t len = strlen(name);
-    if (len == 0 || len > HTTP_MAX_NAME) {
-        http_error(rs, 400, "invalid_name", "%s: must be 1 to %d bytes", field, HTTP_MAX_NAME);
-        return false;
-    }
-    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
-        if (*p < 0x20 || *p == 0x7f) {
-            http_error(rs, 400, "invalid_name", "%s: must not hold control characters", field);
-            return false;
-        }
-    }
-    return true;
+    if (chore_name_valid(name))
+        return true;
+    http_error(rs, 400, "invalid_name", "%s: must be 1 to %d bytes without control characters",
+               field, CHORE_NAME_MAX);
+    return false;
 }
 
 static const http_field *find_field(const http_field *fields, size_t n, const char *key)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 
 #include "rt_fixture.h"
 
@@ -24,6 +25,24 @@ static void assert_no_jobs(fixture *f)
         assert_int_equal(counts[s], 0);
 }
 
+/* All `want` jobs are completed, and the handlers ran `want` times; when
+ * not, the failure says where every job is, so that a rare failure tells
+ * which state the missing jobs were left in. */
+static void assert_all_completed(chore *c, int64_t want, int handler_calls)
+{
+    int64_t counts[CHORE_STATE_COUNT];
+    assert_int_equal(chore_count_by_state(c, counts), CHORE_OK);
+    if (counts[CHORE_COMPLETED] == want && handler_calls == want)
+        return;
+    char where[256] = "";
+    size_t used = 0;
+    for (int s = 0; s < CHORE_STATE_COUNT && used < sizeof where; s++)
+        used += (size_t)snprintf(where + used, sizeof where - used, " %s=%lld",
+                                 chore_state_name((chore_state)s), (long long)counts[s]);
+    fail_msg("%lld jobs should be completed, each run once; jobs by state:%s; handler calls %d",
+             (long long)want, where, handler_calls);
+}
+
 static void many_jobs_complete_exactly_once(void **state)
 {
     (void)state;
@@ -39,10 +58,7 @@ static void many_jobs_complete_exactly_once(void **state)
         assert_int_equal(chore_enqueue(f.c, "work", "{\"n\":1}", NULL, &id), CHORE_OK);
     }
     fixture_idle(&f);
-    int64_t counts[CHORE_STATE_COUNT];
-    assert_int_equal(chore_count_by_state(f.c, counts), CHORE_OK);
-    assert_int_equal(counts[CHORE_COMPLETED], 1000);
-    assert_int_equal(probe_calls(&p), 1000);
+    assert_all_completed(f.c, 1000, probe_calls(&p));
     fixture_close(&f);
     probe_destroy(&p);
 }
@@ -88,11 +104,8 @@ static void two_instances_share_one_file(void **state)
     assert_int_equal(ea.failures + eb.failures, 0);
     assert_int_equal(chore_wait_idle(f.c, WAIT_MS), CHORE_OK);
     assert_int_equal(chore_wait_idle(peer, WAIT_MS), CHORE_OK);
-    int64_t counts[CHORE_STATE_COUNT];
-    assert_int_equal(chore_count_by_state(f.c, counts), CHORE_OK);
-    assert_int_equal(counts[CHORE_COMPLETED], 2000);
     /* no lease lapsed, so no job ran twice */
-    assert_int_equal(probe_calls(&a) + probe_calls(&b), 2000);
+    assert_all_completed(f.c, 2000, probe_calls(&a) + probe_calls(&b));
     chore_close(peer);
     fixture_close(&f);
     probe_destroy(&a);

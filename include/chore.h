@@ -173,7 +173,10 @@ void chore_close(chore *c);
 /*
  * Block until no job is due for this instance's handlers and none is in
  * flight, or until timeout_ms of real time passes (CHORE_ETIMEDOUT).
- * Meant for tests and for programs that drain before exiting.
+ * Meant for tests and for programs that drain before exiting. With several
+ * instances on one store, one may claim jobs another enqueued after its
+ * own wait returned: wait on each in turn until a round finds the work
+ * done.
  */
 int chore_wait_idle(chore *c, int64_t timeout_ms);
 /* The instance's current time (its clock's); 0 for NULL. */

@@ -238,13 +238,15 @@ static void locked_loops_tick_only_while_holding_the_lock(void **state)
     (void)state;
     fixture f;
     fixture_open(&f, NULL);
-    /* another process holds the lock for the next 1.5 s */
-    assert_true(hold_lock_elsewhere(&f, "guarded", T0, 1500));
+    /* Another process holds the lock for the next 15 s. Its store and
+     * ours each measure their clock skew once, a little apart in real
+     * time (pg_clock.c), so the times here keep seconds of margin. */
+    assert_true(hold_lock_elsewhere(&f, "guarded", T0, 15000));
     lp p;
     lp_init(&p, f.clock);
-    chore_loop_config cfg = loop_cfg("guarded", 1000, &p);
+    chore_loop_config cfg = loop_cfg("guarded", 10000, &p);
     cfg.locked = true;
-    cfg.timeout_ms = 3000;
+    cfg.timeout_ms = 30000;
     chore_loop *l = loop_add(&f, &cfg);
     assert_int_equal(chore_start(f.c), CHORE_OK);
     sync_loop(l);
@@ -254,31 +256,31 @@ static void locked_loops_tick_only_while_holding_the_lock(void **state)
     assert_string_equal(h.last_skip, "locked elsewhere");
     assert_int_equal(h.failures, 0);
 
-    loop_advance(&f, l, 1000); /* T0 + 1 s: still theirs */
+    loop_advance(&f, l, 10000); /* T0 + 10 s: still theirs */
     assert_int_equal(lp_calls(&p), 0);
     assert_int_equal(loop_health(l).skips, 2);
 
-    loop_advance(&f, l, 1000); /* T0 + 2 s: their lease ran out, ours now */
+    loop_advance(&f, l, 10000); /* T0 + 20 s: their lease ran out, ours now */
     h = loop_health(l);
     assert_int_equal(lp_calls(&p), 1);
     assert_int_equal(h.runs, 1);
     assert_int_equal(h.skips, 2);
-    /* our lease is max(2 intervals, timeout + interval) = 4 s from the tick */
-    assert_false(hold_lock_elsewhere(&f, "guarded", T0 + 2000 + 3999, 1000));
+    /* our lease is max(2 intervals, timeout + interval) = 40 s from the tick */
+    assert_false(hold_lock_elsewhere(&f, "guarded", T0 + 20000 + 39999, 10000));
     /* and from an owner sharing our store: on PostgreSQL our session's
      * advisory lock lets it through, so the lease row alone holds it off */
     bool held = true;
-    assert_int_equal(f.c->ops->lock_acquire(f.c->st, "guarded", "same-store", T0 + 2000 + 3999,
-                                            1000, &held),
+    assert_int_equal(f.c->ops->lock_acquire(f.c->st, "guarded", "same-store", T0 + 20000 + 39999,
+                                            10000, &held),
                      CHORE_OK);
     assert_false(held);
 
-    loop_advance(&f, l, 1000);
+    loop_advance(&f, l, 10000);
     assert_int_equal(lp_calls(&p), 2);
 
     /* stopping gives the lock up at once */
     assert_int_equal(chore_loop_stop(l), CHORE_OK);
-    assert_true(hold_lock_elsewhere(&f, "guarded", T0 + 3000, 1000));
+    assert_true(hold_lock_elsewhere(&f, "guarded", T0 + 30000, 10000));
     assert_int_equal(chore_stop(f.c, 1000), CHORE_OK);
     fixture_close(&f);
     lp_destroy(&p);

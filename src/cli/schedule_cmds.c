@@ -123,9 +123,9 @@ int cli_cmd_cron_add(int argc, char **argv)
                          positional[4]);
     if (opts.queue != NULL && !chore_name_valid(opts.queue))
         return cli_error(CLI_USAGE,
-                         "--queue: not a queue name (1 to 128 bytes, no control characters): "
+                         "--queue: not a queue name (1 to %d bytes, no control characters): "
                          "'%s'",
-                         opts.queue);
+                         CHORE_NAME_MAX, opts.queue);
     opts.missed = (chore_missed)missed;
     opts.overlap = (chore_overlap)overlap;
     if (n_positional < 3)
@@ -138,10 +138,12 @@ int cli_cmd_cron_add(int argc, char **argv)
     const char *payload = positional[3];
     if (!chore_name_valid(name))
         return cli_error(CLI_USAGE,
-                         "cron add: not a schedule name (1 to 128 bytes, no control characters)");
+                         "cron add: not a schedule name (1 to %d bytes, no control characters)",
+                         CHORE_NAME_MAX);
     if (!chore_name_valid(job))
         return cli_error(CLI_USAGE,
-                         "cron add: not a job name (1 to 128 bytes, no control characters)");
+                         "cron add: not a job name (1 to %d bytes, no control characters)",
+                         CHORE_NAME_MAX);
 
     /* the expression and zone first, for the parser's own message */
     char err[256] = "";

@@ -153,8 +153,8 @@ static void begin_section(config_loader *l, section_lines *sl, char *inside)
         return;
     }
     if (!chore_name_valid(name)) {
-        config_fail(l, l->lineno, "[%s %s]: a name is 1-128 bytes without control characters",
-                    word, name);
+        config_fail(l, l->lineno, "[%s %s]: a name is 1-%d bytes without control characters",
+                    word, name, CHORE_NAME_MAX);
         return;
     }
     int first = earlier_section(l, kind, name, kind == SECTION_JOB ? sl->jobs : sl->schedules);

@@ -122,7 +122,10 @@ static bool string_value(config_loader *l, const char *key, const char *value, c
 static bool name_value(config_loader *l, const char *key, const char *value, char **slot)
 {
     if (value[0] != '\0' && !chore_name_valid(value)) {
-        bad_value(l, key, "is not a name of 1-128 bytes without control characters", value);
+        char why[80];
+        snprintf(why, sizeof why, "is not a name of 1-%d bytes without control characters",
+                 CHORE_NAME_MAX);
+        bad_value(l, key, why, value);
         return false;
     }
     return string_value(l, key, value, slot);
